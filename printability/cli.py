@@ -1,0 +1,286 @@
+"""The command-line tool: parses arguments and calls one library function per subcommand."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+from collections.abc import Sequence
+from pathlib import Path
+
+from printability.config import DEFECT_CLASSES, PRESETS, UNITS_TO_MM, GenerateConfig, VoxelConfig
+
+EXIT_OK, EXIT_USAGE = 0, 2
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    """Entry point; returns the process exit code (0 fine, 2 bad input or usage)."""
+    parser = _parser()
+    args = parser.parse_args(argv)
+    try:
+        return args.func(args)
+    except (OSError, ValueError) as exc:  # MeshError is a ValueError; so are bad options
+        print(f"printability: error: {exc}", file=sys.stderr)
+        return EXIT_USAGE
+    except KeyboardInterrupt:
+        print(
+            "printability: interrupted; finished shards are kept (rerun with --resume)",
+            file=sys.stderr,
+        )
+        return 130
+
+
+def _parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="printability", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+
+    gen = sub.add_parser("generate", help="build a labelled, sharded voxel dataset")
+    gen.add_argument("--out", required=True, type=Path, help="dataset directory")
+    gen.add_argument(
+        "--source", default="procedural", help="'procedural' (built-in parts) or a folder of meshes"
+    )
+    gen.add_argument(
+        "--count", type=int, default=1000, help="samples to make (4 classes per base part)"
+    )
+    gen.add_argument("--resolution", type=int, default=64, help="grid size N (16..256)")
+    gen.add_argument(
+        "--pitch-mm",
+        type=float,
+        default=None,
+        help="fixed mm per voxel instead of fitting the part to the grid",
+    )
+    gen.add_argument("--seed", type=int, default=0)
+    gen.add_argument(
+        "--workers", type=int, default=os.cpu_count() or 1, help="processes (default: all cores)"
+    )
+    gen.add_argument("--preset", default="seed2021", choices=sorted(PRESETS))
+    gen.add_argument("--max-holes", type=int, default=1, help="holes per defective sample, 1..K")
+    gen.add_argument(
+        "--units",
+        default="mm",
+        choices=sorted(UNITS_TO_MM),
+        help="units of mesh files that do not state them",
+    )
+    gen.add_argument(
+        "--shard", default="0/1", help="build only part i of N (i/N), for many machines"
+    )
+    gen.add_argument("--parts-per-shard", type=int, default=64)
+    gen.add_argument("--resume", action="store_true", help="finish an interrupted run in --out")
+    gen.add_argument("--no-progress", action="store_true")
+    gen.set_defaults(func=_cmd_generate)
+
+    show = sub.add_parser("show", help="render a dataset sample or a mesh file to PNG")
+    show.add_argument("path", type=Path, help="a dataset directory or a mesh file")
+    show.add_argument(
+        "--sample", default=None, help="sample_id or row number (dataset only; default: first)"
+    )
+    show.add_argument(
+        "--defect", default=None, choices=DEFECT_CLASSES, help="show the first sample of this class"
+    )
+    show.add_argument(
+        "--per-class", type=int, default=0, help="a contact sheet with K samples of each class"
+    )
+    show.add_argument(
+        "--out", type=Path, default=None, help="PNG to write (default: <sample or mesh>.png)"
+    )
+    show.add_argument("--units", default="mm", choices=sorted(UNITS_TO_MM))
+    show.set_defaults(func=_cmd_show)
+
+    stats = sub.add_parser("stats", help="counts per class and split of a dataset")
+    stats.add_argument("path", type=Path)
+    stats.add_argument("--json", action="store_true")
+    stats.set_defaults(func=_cmd_stats)
+
+    merge = sub.add_parser("merge", help="join datasets built with --shard i/N into one")
+    merge.add_argument("out", type=Path)
+    merge.add_argument("inputs", type=Path, nargs="*", help="shard datasets (default: just OUT)")
+    merge.set_defaults(func=_cmd_merge)
+
+    parts = sub.add_parser("parts", help="write procedural base parts as STL files")
+    parts.add_argument("--out", required=True, type=Path)
+    parts.add_argument("--count", type=int, default=8)
+    parts.add_argument("--seed", type=int, default=0)
+    parts.set_defaults(func=_cmd_parts)
+    return parser
+
+
+def _parse_shard(text: str) -> tuple[int, int]:
+    try:
+        i, n = (int(x) for x in text.split("/"))
+    except ValueError:
+        raise ValueError(f"--shard must look like i/N, got {text!r}") from None
+    if not (n >= 1 and 0 <= i < n):
+        raise ValueError(f"--shard {text}: need 0 <= i < N")
+    return i, n
+
+
+def _cmd_generate(args: argparse.Namespace) -> int:
+    from printability.data.generate import generate
+
+    if args.workers < 1:
+        raise ValueError(f"--workers must be >= 1, got {args.workers}")
+    config = GenerateConfig(
+        source=args.source,
+        count=args.count,
+        seed=args.seed,
+        preset=args.preset,
+        max_holes=args.max_holes,
+        units=args.units,
+        parts_per_shard=args.parts_per_shard,
+        voxel=VoxelConfig(resolution=args.resolution, pitch_mm=args.pitch_mm),
+    )
+    if config.source != "procedural" and not Path(config.source).is_dir():
+        raise ValueError(f"{config.source}: --source must be 'procedural' or a folder of meshes")
+    summary = generate(
+        config, args.out, args.workers, _parse_shard(args.shard), args.resume, not args.no_progress
+    )
+    print(format_summary(summary))
+    if summary["dropped_parts"] and summary["samples_made"] == 0:
+        return EXIT_USAGE
+    return EXIT_OK
+
+
+def format_summary(summary: dict) -> str:
+    """The closing report of a generate run, as a few readable lines."""
+    lines = [
+        f"made {summary['samples_made']} samples in {summary['seconds']} s "
+        f"({summary['samples_per_second']} samples/s, {summary['workers']} workers)",
+    ]
+    if summary.get("skipped_shards"):
+        lines.append(f"resumed: {summary['skipped_shards']} shards were already done")
+    lines.append(_counts_table(summary))
+    if summary["rejected_placements"]:
+        lines.append(
+            "rejected hole placements: "
+            + ", ".join(f"{k}: {v}" for k, v in summary["rejected_placements"].items())
+        )
+    dropped = summary["dropped_parts"]
+    if dropped:
+        lines.append(f"dropped base parts ({sum(dropped.values())}):")
+        for reason, n in list(dropped.items())[:20]:
+            lines.append(f"  {reason} (x{n})" if n > 1 else f"  {reason}")
+        if len(dropped) > 20:
+            lines.append(f"  ... and {len(dropped) - 20} more reasons, see summary.json")
+    if "manifest" in summary:
+        lines.append(f"manifest: {summary['manifest']}")
+    else:
+        lines.append("some shards are still missing: finish them, then run `printability merge`")
+    return "\n".join(lines)
+
+
+def _counts_table(counts: dict) -> str:
+    classes = list(counts["by_class"])
+    header = f"{'split':<7}" + "".join(f"{c:>16}" for c in classes) + f"{'total':>9}"
+    rows = [header]
+    for split, per_class in counts["by_split_and_class"].items():
+        rows.append(
+            f"{split:<7}"
+            + "".join(f"{per_class[c]:>16}" for c in classes)
+            + f"{sum(per_class.values()):>9}"
+        )
+    rows.append(
+        f"{'all':<7}"
+        + "".join(f"{counts['by_class'][c]:>16}" for c in classes)
+        + f"{counts['total_samples']:>9}"
+    )
+    return "\n".join(rows) + f"\n{counts['groups']} base parts"
+
+
+def _cmd_stats(args: argparse.Namespace) -> int:
+    from printability.data.generate import _dataset_counts
+    from printability.data.store import missing_shards, read_info
+
+    info = read_info(args.path)
+    counts = _dataset_counts(args.path)
+    counts["missing_shards"] = len(missing_shards(args.path))
+    counts["resolution"] = info["resolution"]
+    counts["thresholds"] = info["thresholds"]
+    counts["disk_mb"] = round(
+        sum(p.stat().st_size for p in Path(args.path).rglob("*") if p.is_file()) / 1e6, 2
+    )
+    if args.json:
+        print(json.dumps(counts, indent=2))
+    else:
+        th = info["thresholds"]
+        print(
+            f"{args.path}: {counts['total_samples']} samples at {info['resolution']}^3, "
+            f"{counts['disk_mb']} MB"
+        )
+        print(
+            f"thresholds (voxels): r_p {th['r_p']:g}, r_np {th['r_np']:g}, "
+            f"b_p {th['b_p']:g}, b_np {th['b_np']:g}"
+        )
+        print(_counts_table(counts))
+        if counts["missing_shards"]:
+            print(f"{counts['missing_shards']} shards missing")
+    return EXIT_OK
+
+
+def _cmd_merge(args: argparse.Namespace) -> int:
+    from printability.data.store import merge
+
+    n = merge(args.out, args.inputs or [args.out])
+    print(f"{args.out}: {n} samples")
+    return EXIT_OK
+
+
+def _cmd_show(args: argparse.Namespace) -> int:
+    from printability import render
+
+    if not args.path.exists():
+        raise FileNotFoundError(f"{args.path}: no such file or folder")
+    if args.path.is_dir():
+        from printability.data import open_dataset
+
+        ds = open_dataset(args.path)
+        if len(ds) == 0:
+            raise ValueError(f"{args.path}: dataset has no samples")
+        if args.per_class > 0:
+            picks = [i for c in DEFECT_CLASSES for i in _indices_of(ds, c)[: args.per_class]]
+            out = args.out or Path("samples.png")
+            render.render_grid([ds[i] for i in picks], out, columns=args.per_class)
+        else:
+            voxels, record = ds[_sample_index(ds, args.sample, args.defect)]
+            out = args.out or Path(f"{record['sample_id']}.png")
+            render.render_sample(voxels, record, out)
+    else:
+        from printability.geometry.mesh_io import load_and_repair
+
+        mesh = load_and_repair(args.path, args.units)
+        out = args.out or Path(args.path.with_suffix(".png").name)
+        render.render_mesh(mesh, out, title=args.path.name)
+    print(out)
+    return EXIT_OK
+
+
+def _indices_of(ds, defect: str) -> list[int]:
+    return [i for i, r in enumerate(ds.records) if r["defect"] == defect]
+
+
+def _sample_index(ds, sample: str | None, defect: str | None) -> int:
+    if defect is not None:
+        found = _indices_of(ds, defect)
+        if not found:
+            raise ValueError(f"no {defect} sample in dataset")
+        return found[0]
+    if sample is None:
+        return 0
+    if sample.isdigit() and int(sample) < len(ds):
+        return int(sample)
+    for i, record in enumerate(ds.records):
+        if record["sample_id"] == sample:
+            return i
+    raise ValueError(f"no sample {sample!r} in dataset")
+
+
+def _cmd_parts(args: argparse.Namespace) -> int:
+    from printability.data.generate import write_part_stl
+
+    args.out.mkdir(parents=True, exist_ok=True)
+    config = GenerateConfig(seed=args.seed)
+    for i in range(args.count):
+        path = args.out / f"part-{i:04d}.stl"
+        write_part_stl(config, i, path)
+        print(path)
+    return EXIT_OK

@@ -1,0 +1,194 @@
+"""Hole defects and their labels (the 2021 Defector, with rotated holes done analytically).
+
+A defect is a cylindrical through hole along a uniformly random direction, carved in voxel
+space as every voxel whose centre lies within the radius of the axis: no rotating the grid and
+back, so defective samples carry no interpolation artefacts that clean ones lack. The label is
+read from what was carved: the hole's radius and its measured thinnest wall (measure.py).
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass, field
+
+import numpy as np
+
+from printability.config import DEFECT_CLASSES, Preset
+from printability.geometry.measure import (
+    Hole,
+    WallMeasurement,
+    hole_mask,
+    measure_wall,
+    occupied,
+    orthonormal_basis,
+)
+
+N_CANDIDATES = 16  # axis points probed per placement try
+N_DIRECTIONS = 8  # random axis directions probed per placement try
+N_PROBE_ANGLES = 16
+
+
+@dataclass
+class DefectSample:
+    """A carved sample: its voxels, class, and the holes with their measurements."""
+
+    voxels: np.ndarray
+    defect: str
+    holes: list[Hole] = field(default_factory=list)
+    measurements: list[WallMeasurement] = field(default_factory=list)
+
+
+class DefectFailed(Exception):
+    """No placement gave the wanted class within the allowed tries; `reasons` counts why."""
+
+    def __init__(self, target: str, reasons: Counter) -> None:
+        self.target = target
+        self.reasons = reasons
+        super().__init__(f"could not make {target}: {dict(reasons)}")
+
+
+def rim_margin(radius: float, th: Preset) -> float:
+    """How far from each opening the wall is not measured: one radius plus the printable wall."""
+    return radius + th.b_p
+
+
+def wall_cap(th: Preset) -> float:
+    """Walls are measured up to this thickness; thicker ones are recorded as the cap."""
+    return 2 * th.b_p + 2
+
+
+def classify_hole(radius: float, m: WallMeasurement, th: Preset) -> tuple[str | None, str]:
+    """The defect class of one measured hole, or None and the reason it is rejected."""
+    if m.misses:
+        return None, "hole misses the part"
+    if m.is_open or m.wall_vox < 1.0:
+        return None, "open slot (wall < 1 voxel)"
+    if radius <= th.r_np:
+        return "small_hole", ""
+    if radius < th.r_p:
+        return None, "radius between thresholds"
+    if m.wall_vox >= th.b_p:
+        return "printable_hole", ""
+    if m.wall_vox <= th.b_np:
+        return "thin_wall", ""
+    return None, "wall between thresholds"
+
+
+def sample_class(hole_classes: list[str]) -> str:
+    """A sample is printable iff every hole is; otherwise it takes the first defect found."""
+    for worst in ("small_hole", "thin_wall"):
+        if worst in hole_classes:
+            return worst
+    return "printable_hole"
+
+
+def make_defect(
+    solid: np.ndarray,
+    target: str,
+    th: Preset,
+    rng: np.random.Generator,
+    max_holes: int = 1,
+    max_tries: int = 40,
+) -> DefectSample:
+    """Carve 1..max_holes holes into `solid` so the measured class is `target`."""
+    if target not in DEFECT_CLASSES or target == "no_defect":
+        raise ValueError(f"not a hole defect: {target!r}")
+    reasons: Counter = Counter()
+    filled = np.argwhere(solid)
+    n_holes = int(rng.integers(1, max_holes + 1))  # drawn once, so retries do not favour one hole
+    kinds = [target] + ["printable_hole"] * (n_holes - 1)
+    for _ in range(max_tries):
+        holes = _place_holes(solid, filled, kinds, th, rng)
+        if holes is None:
+            reasons["no place for the hole"] += 1
+            continue
+        sample, reason = _carve_and_label(solid, holes, th)
+        if sample is None:
+            reasons[reason] += 1
+        elif sample.defect != target:
+            reasons[f"measured {sample.defect}"] += 1
+        else:
+            return sample
+    raise DefectFailed(target, reasons)
+
+
+def _place_holes(
+    solid: np.ndarray, filled: np.ndarray, kinds: list[str], th: Preset, rng: np.random.Generator
+) -> list[Hole] | None:
+    """Propose one hole per kind, each in material left by the ones before."""
+    holes: list[Hole] = []
+    for kind in kinds:
+        if holes:  # later holes go into what the earlier ones left
+            solid = solid & ~hole_mask(solid.shape, holes[-1])
+            filled = np.argwhere(solid)
+        hole = _propose_hole(solid, filled, kind, th, rng)
+        if hole is None:
+            return None
+        holes.append(hole)
+    return holes
+
+
+def _propose_hole(
+    solid: np.ndarray, filled: np.ndarray, kind: str, th: Preset, rng: np.random.Generator
+) -> Hole | None:
+    """A radius for `kind`, and an axis (direction and point) drawn uniformly from the random
+    directions and points probed whose cross-section has room for the wall that `kind` needs."""
+    if kind == "small_hole":
+        radius = rng.uniform(max(1.0, th.r_np / 2), th.r_np)
+        wall_lo, wall_hi = 1.5, np.inf
+    elif kind == "thin_wall":
+        radius = rng.uniform(th.r_p, 1.25 * th.r_p)
+        wall_lo, wall_hi = 1.0, th.b_np
+    else:
+        radius = rng.uniform(th.r_p, 1.25 * th.r_p)
+        wall_lo, wall_hi = th.b_p + 0.5, np.inf
+    if len(filled) == 0:
+        return None
+    axes = rng.normal(size=(N_DIRECTIONS, 3))
+    axes /= np.linalg.norm(axes, axis=1, keepdims=True)
+    points = filled[rng.integers(0, len(filled), N_CANDIDATES)] + rng.random((N_CANDIDATES, 3))
+    reach = (wall_hi if np.isfinite(wall_hi) else wall_lo) + 0.5
+    walls = np.stack([_probe_walls(solid, points, axis, radius, reach) for axis in axes])
+    fits = np.argwhere((walls >= wall_lo) & (walls <= wall_hi))  # (direction, point) pairs
+    if len(fits) == 0:
+        return None
+    d, p = fits[rng.integers(len(fits))]
+    return Hole(points[p], axes[d], float(radius))
+
+
+def _probe_walls(
+    solid: np.ndarray, points: np.ndarray, axis: np.ndarray, radius: float, reach: float
+) -> np.ndarray:
+    """For each candidate axis point, the thinnest wall around a hole there in that one
+    cross-section, probed on N_PROBE_ANGLES rays out to `reach` voxels beyond the hole."""
+    u, v = orthonormal_basis(axis)
+    angles = np.linspace(0, 2 * np.pi, N_PROBE_ANGLES, endpoint=False)
+    rays = np.cos(angles)[:, None] * u + np.sin(angles)[:, None] * v
+    steps = radius + 0.25 * np.arange(1, int(np.ceil(4 * reach)) + 1)
+    pts = points[:, None, None, :] + steps[None, None, :, None] * rays[None, :, None, :]
+    leaves = ~occupied(solid, pts)  # (P, K, S)
+    first_out = np.where(leaves.any(axis=2), leaves.argmax(axis=2), len(steps))
+    return (first_out * 0.25).min(axis=1)
+
+
+def _carve_and_label(
+    solid: np.ndarray, holes: list[Hole], th: Preset
+) -> tuple[DefectSample | None, str]:
+    """Carve all holes, then measure each against the solid with only the *other* holes."""
+    masks = [hole_mask(solid.shape, h) for h in holes]
+    carved = solid.copy()
+    for mask in masks:
+        carved &= ~mask
+    measurements, classes = [], []
+    for i, hole in enumerate(holes):
+        others = solid.copy()
+        for j, mask in enumerate(masks):
+            if j != i:
+                others &= ~mask
+        m = measure_wall(others, hole, rim_margin(hole.radius, th), wall_cap(th))
+        kind, reason = classify_hole(hole.radius, m, th)
+        if kind is None:
+            return None, reason
+        measurements.append(m)
+        classes.append(kind)
+    return DefectSample(carved, sample_class(classes), holes, measurements), ""

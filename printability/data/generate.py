@@ -1,0 +1,386 @@
+"""The generation pipeline: base parts -> voxels -> four defect variants -> shards on disk.
+
+Each base part i is made from its own random stream seeded by (seed, i, attempt), so results do
+not depend on the number of workers or machines. Parts are grouped into shards of
+`parts_per_shard`; `--shard i/N` builds every N-th shard, and `resume` skips shards already on
+disk. A base part yields one sample of each class, or none (its reason is counted), so classes
+stay balanced.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import math
+import multiprocessing as mp
+import time
+from collections import Counter
+from dataclasses import dataclass, field
+from pathlib import Path
+
+import numpy as np
+import trimesh
+from tqdm import tqdm
+
+from printability.config import DEFECT_CLASSES, PRINTABLE_CLASSES, GenerateConfig
+from printability.data import store
+from printability.data.defects import DefectFailed, DefectSample, make_defect
+from printability.errors import MeshError
+from printability.geometry.measure import base_part_problems
+from printability.geometry.mesh_io import find_meshes, load_and_repair
+from printability.geometry.parts import PartLimits, make_part
+from printability.geometry.select import file_size_reason, mesh_reason
+from printability.geometry.voxelize import voxelize
+
+PART_ATTEMPTS = 4  # fresh base parts tried for one index before it is dropped
+
+
+@dataclass
+class PartOutcome:
+    """What one base-part index produced: packed samples with rows, or the reason it has none."""
+
+    index: int
+    packed: list[np.ndarray] = field(default_factory=list)
+    rows: list[dict] = field(default_factory=list)
+    rejects: Counter = field(default_factory=Counter)
+    dropped: str | None = None
+
+
+@dataclass
+class BasePart:
+    """A voxelized base part and what the manifest says about it."""
+
+    solid: np.ndarray
+    group: str
+    source: str
+    pitch_mm: float
+    kind: str
+    params: dict
+
+
+def plan(config: GenerateConfig, n_files: int = 0) -> tuple[int, int]:
+    """Number of base parts and of shards the config asks for; from a folder, each mesh file
+    is one base part at most (more would repeat its no_defect sample)."""
+    n_parts = math.ceil(config.count / len(DEFECT_CLASSES))
+    if n_files:
+        n_parts = min(n_parts, n_files)
+    return n_parts, math.ceil(n_parts / config.parts_per_shard)
+
+
+def split_for(group: str, seed: int, fractions: tuple[float, float, float]) -> str:
+    """train/val/test by a hash of the group, so every variant of a base part shares a split."""
+    digest = hashlib.sha256(f"{seed}:{group}".encode()).digest()
+    u = int.from_bytes(digest[:8], "big") / 2**64
+    if u < fractions[0]:
+        return "train"
+    return "val" if u < fractions[0] + fractions[1] else "test"
+
+
+def part_limits(config: GenerateConfig) -> PartLimits:
+    """Feature limits in mm that keep procedural parts printable at this grid, with margin."""
+    vox = config.voxel
+    span = vox.resolution - 2 * vox.margin
+    pitch = vox.pitch_mm if vox.pitch_mm is not None else 100.0 / span
+    th = config.thresholds
+    return PartLimits(
+        min_wall_mm=(th.b_p + 1) * pitch,
+        min_hole_radius_mm=(th.r_p + 1) * pitch,
+        size_mm=span * pitch,
+    )
+
+
+def procedural_base(index: int, config: GenerateConfig, rng: np.random.Generator) -> BasePart:
+    """A built-in CAD-like part, printable by construction."""
+    mesh, params = make_part(rng, part_limits(config))
+    solid, placement = voxelize(mesh, config.voxel)
+    return BasePart(
+        solid, f"part-{index:07d}", "procedural", placement.pitch_mm, params["kind"], params
+    )
+
+
+def folder_base(path: Path, root: Path, config: GenerateConfig) -> BasePart:
+    """A user's mesh, selected, repaired and checked; MeshError says why it cannot be used."""
+    reason = file_size_reason(path, config.select)
+    if reason:
+        raise MeshError(path, reason)
+    mesh = load_and_repair(path, config.units)
+    reason = mesh_reason(mesh, config.select)
+    if reason:
+        raise MeshError(path, reason)
+    try:
+        solid, placement = voxelize(mesh, config.voxel)
+    except ValueError as exc:
+        raise MeshError(path, str(exc)) from None
+    problems = base_part_problems(solid, config.thresholds)
+    if problems:
+        raise MeshError(path, "not printable as it is: " + "; ".join(problems))
+    rel = str(path.relative_to(root)) if path.is_relative_to(root) else str(path)
+    return BasePart(
+        solid, rel, rel, placement.pitch_mm, "mesh", {"file": rel, "faces": len(mesh.faces)}
+    )
+
+
+def make_part_samples(
+    index: int, config: GenerateConfig, files: list[Path], root: Path | None
+) -> PartOutcome:
+    """All four classes from base part `index`, trying a few fresh parts (or defect draws)."""
+    outcome = PartOutcome(index)
+    th = config.thresholds
+    for attempt in range(PART_ATTEMPTS):
+        rng = np.random.default_rng([config.seed, index, attempt])
+        try:
+            if files:
+                base = folder_base(files[index], root, config)
+            else:
+                base = procedural_base(index, config, rng)
+            samples = [
+                DefectSample(base.solid, "no_defect")
+                if target == "no_defect"
+                else make_defect(base.solid, target, th, rng, config.max_holes, config.max_tries)
+                for target in DEFECT_CLASSES
+            ]
+        except MeshError as exc:
+            outcome.dropped = str(exc)  # names the file
+            return outcome
+        except DefectFailed as exc:
+            outcome.rejects.update(exc.reasons)
+            outcome.dropped = f"no {exc.target} placement in {config.max_tries} tries"
+            continue
+        outcome.dropped = None
+        split = split_for(base.group, config.seed, config.split_fractions)
+        for sample in samples:
+            outcome.packed.append(store.pack_voxels(sample.voxels))
+            outcome.rows.append(_record(sample, base, index, split, config))
+        return outcome
+    return outcome
+
+
+def _record(
+    sample: DefectSample, base: BasePart, index: int, split: str, config: GenerateConfig
+) -> dict:
+    """The manifest row of one sample."""
+    row = {
+        "sample_id": f"{index:07d}-{sample.defect}",
+        "group": base.group,
+        "split": split,
+        "label": int(sample.defect in PRINTABLE_CLASSES),
+        "defect": sample.defect,
+        "resolution": config.voxel.resolution,
+        "source": base.source,
+        "pitch_mm": base.pitch_mm,
+        "seed": config.seed,
+        "part_index": index,
+        "n_holes": len(sample.holes),
+        "part_kind": base.kind,
+        "part_params": base.params,
+        "shard": index // config.parts_per_shard,
+    }
+    if sample.holes:
+        # the hole that decides the label: the first one (the target defect)
+        hole, m = sample.holes[0], sample.measurements[0]
+        row["hole_radius_vox"] = hole.radius
+        row["wall_vox"] = m.wall_vox
+        if len(sample.holes) == 1:
+            for a, c, d in zip("xyz", m.midpoint, hole.axis, strict=True):
+                row[f"hole_center_{a}"] = float(c)
+                row[f"hole_axis_{a}"] = float(d)
+    return row
+
+
+# --- running many parts ------------------------------------------------------------------------
+
+_WORKER_STATE: dict = {}
+
+
+def _init_worker(config: GenerateConfig, files: list[Path], root: Path | None) -> None:
+    _WORKER_STATE.update(config=config, files=files, root=root)
+
+
+def _work(index: int) -> PartOutcome:
+    s = _WORKER_STATE
+    return make_part_samples(index, s["config"], s["files"], s["root"])
+
+
+def generate(
+    config: GenerateConfig,
+    out: str | Path,
+    workers: int = 1,
+    shard: tuple[int, int] = (0, 1),
+    resume: bool = False,
+    progress: bool = True,
+) -> dict:
+    """Build (or finish, with resume) the dataset in `out`; returns the run summary."""
+    out = Path(out)
+    files, root = _source_files(config)
+    if not files:
+        _check_parts_fit(config)
+    n_parts, n_shards = plan(config, len(files))
+    info = {
+        "format_version": store.FORMAT_VERSION,
+        "config": config.to_dict(),
+        "resolution": config.voxel.resolution,
+        "thresholds": config.thresholds.__dict__,
+        "n_parts": n_parts,
+        "n_shards": n_shards,
+    }
+    _prepare_out(out, info, resume)
+    shard_i, shard_n = shard
+    done = set(store.completed_shards(out))
+    todo = [k for k in range(n_shards) if k % shard_n == shard_i and k not in done]
+    indices = [
+        i
+        for k in todo
+        for i in range(k * config.parts_per_shard, min(n_parts, (k + 1) * config.parts_per_shard))
+    ]
+    summary = _run(config, out, files, root, indices, workers, progress)
+    summary["skipped_shards"] = len([k for k in done if k % shard_n == shard_i])
+    if not store.missing_shards(out):
+        store.write_manifest(out)
+        summary["manifest"] = str(out / "manifest.csv")
+    summary.update(_dataset_counts(out))
+    store.atomic_write_json(
+        out / f"summary-{shard_i}-of-{shard_n}.json" if shard_n > 1 else out / "summary.json",
+        summary,
+    )
+    return summary
+
+
+def _check_parts_fit(config: GenerateConfig) -> None:
+    """Fail before touching the disk if procedural parts cannot honour the limits at this grid."""
+    try:
+        make_part(np.random.default_rng(0), part_limits(config))
+    except ValueError:
+        raise ValueError(
+            f"procedural parts cannot keep walls of {config.thresholds.b_p:g} and holes of "
+            f"{config.thresholds.r_p:g} voxels printable in a {config.voxel.resolution}^3 grid; "
+            "use a larger --resolution"
+        ) from None
+
+
+def _source_files(config: GenerateConfig) -> tuple[list[Path], Path | None]:
+    if config.source == "procedural":
+        return [], None
+    root = Path(config.source)
+    files = find_meshes(root)
+    if not files:
+        raise MeshError(root, "no mesh files (stl, obj, ply, off, 3mf, glb) in folder")
+    return files, root
+
+
+def _prepare_out(out: Path, info: dict, resume: bool) -> None:
+    """Create `out`, or check that an existing dataset there was made with the same config."""
+    existing = out / "dataset.json"
+    if existing.exists():
+        old = store.read_info(out)
+        if not resume:
+            raise FileExistsError(
+                f"{out}: already holds a dataset; "
+                "pass --resume to finish it or choose another --out"
+            )
+        if old.get("config") != info["config"]:
+            raise ValueError(
+                f"{out}: holds a dataset made with other options; --resume needs the same ones"
+            )
+    out.mkdir(parents=True, exist_ok=True)
+    store.atomic_write_json(existing, info)
+
+
+def _run(
+    config: GenerateConfig,
+    out: Path,
+    files: list[Path],
+    root: Path | None,
+    indices: list[int],
+    workers: int,
+    progress: bool,
+) -> dict:
+    """Make the parts in `indices`, writing each shard as soon as all its parts are in."""
+    per_shard: dict[int, list[PartOutcome]] = {}
+    expected = Counter(i // config.parts_per_shard for i in indices)
+    rejects: Counter = Counter()
+    dropped: Counter = Counter()
+    made = 0
+    start = time.perf_counter()
+    bar = tqdm(
+        total=len(indices) * len(DEFECT_CLASSES),
+        unit="sample",
+        disable=not progress,
+        desc="generate",
+    )
+    with _outcomes(config, files, root, indices, workers) as outcomes:
+        for outcome in outcomes:
+            rejects.update(outcome.rejects)
+            if outcome.dropped:
+                dropped[outcome.dropped] += 1
+            made += len(outcome.rows)
+            bar.update(len(DEFECT_CLASSES))
+            k = outcome.index // config.parts_per_shard
+            per_shard.setdefault(k, []).append(outcome)
+            if len(per_shard[k]) == expected[k]:
+                parts = sorted(per_shard.pop(k), key=lambda o: o.index)
+                store.write_shard(
+                    out, k, [p for o in parts for p in o.packed], [r for o in parts for r in o.rows]
+                )
+    bar.close()
+    seconds = time.perf_counter() - start
+    return {
+        "samples_made": made,
+        "seconds": round(seconds, 2),
+        "samples_per_second": round(made / seconds, 2) if seconds > 0 else None,
+        "workers": workers,
+        "rejected_placements": dict(rejects.most_common()),
+        "dropped_parts": dict(dropped.most_common()),
+    }
+
+
+class _outcomes:
+    """Context manager yielding PartOutcomes in index order, in-process or from a pool."""
+
+    def __init__(
+        self,
+        config: GenerateConfig,
+        files: list[Path],
+        root: Path | None,
+        indices: list[int],
+        workers: int,
+    ) -> None:
+        self.args = (config, files, root)
+        self.indices = indices
+        self.workers = workers
+        self.pool = None
+
+    def __enter__(self):
+        if self.workers <= 1:
+            _init_worker(*self.args)
+            return map(_work, self.indices)
+        self.pool = mp.get_context("forkserver").Pool(self.workers, _init_worker, self.args)
+        return self.pool.imap(_work, self.indices, chunksize=1)
+
+    def __exit__(self, *exc) -> None:
+        if self.pool is not None:
+            self.pool.terminate()
+            self.pool.join()
+
+
+def _dataset_counts(out: Path) -> dict:
+    """Samples per class and split over every shard now on disk."""
+    rows = [r for i in store.completed_shards(out) for r in store.read_shard_rows(out, i)]
+    by_class = Counter(r["defect"] for r in rows)
+    by_split = Counter(r["split"] for r in rows)
+    table = Counter((r["split"], r["defect"]) for r in rows)
+    return {
+        "total_samples": len(rows),
+        "by_class": {c: by_class.get(c, 0) for c in DEFECT_CLASSES},
+        "by_split": {s: by_split.get(s, 0) for s in ("train", "val", "test")},
+        "by_split_and_class": {
+            s: {c: table.get((s, c), 0) for c in DEFECT_CLASSES} for s in ("train", "val", "test")
+        },
+        "groups": len({r["group"] for r in rows}),
+    }
+
+
+def write_part_stl(config: GenerateConfig, index: int, path: str | Path) -> trimesh.Trimesh:
+    """Write procedural base part `index` (attempt 0) as an STL, for users and tests."""
+    rng = np.random.default_rng([config.seed, index, 0])
+    mesh, _ = make_part(rng, part_limits(config))
+    mesh.export(str(path))
+    return mesh

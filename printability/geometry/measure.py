@@ -1,0 +1,177 @@
+"""Measurements on voxel solids: a hole's thinnest wall, and whether a base part is printable.
+
+The wall of a hole (see docs/labels.md for the picture): in planes perpendicular to the hole
+axis, march outward from the hole's surface along rays at evenly spaced angles until the ray
+leaves the solid; the wall is the shortest such march. Where the hole opens to the outside
+(its rims), an oblique exit leaves a thin wedge that is not a thin wall, so along each surface
+line of the hole we skip `rim` voxels from either end of the stretch that runs through material.
+A surface line that leaves the material and comes back, or never enters it, while the axis is
+inside, means the hole breaks through the side: an open slot (wall 0).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+from scipy import ndimage
+
+from printability.config import Preset
+
+T_STEP = 0.5  # spacing of cross-sections along the axis, voxels
+S_STEP = 0.25  # radial march step, voxels
+N_ANGLES = 48  # rays per cross-section
+
+
+@dataclass(frozen=True)
+class Hole:
+    """A cylindrical through hole: all voxel centres within `radius` of the axis line."""
+
+    center: np.ndarray  # (3,) a point on the axis, voxel coordinates
+    axis: np.ndarray  # (3,) unit direction
+    radius: float  # voxels
+
+
+@dataclass(frozen=True)
+class WallMeasurement:
+    """What `measure_wall` found: the thinnest wall (capped), whether the hole is an open slot,
+    the axis length inside the solid, and the mid-point of the longest material stretch."""
+
+    wall_vox: float
+    is_open: bool
+    length_vox: float
+    midpoint: np.ndarray
+
+    @property
+    def misses(self) -> bool:
+        """True when the axis never runs through material."""
+        return self.length_vox == 0
+
+
+def hole_mask(shape: tuple[int, int, int], hole: Hole) -> np.ndarray:
+    """Voxels whose centre lies within hole.radius of the hole's axis line."""
+    grids = np.ogrid[: shape[0], : shape[1], : shape[2]]
+    rel = [g + 0.5 - c for g, c in zip(grids, hole.center, strict=True)]
+    along = rel[0] * hole.axis[0] + rel[1] * hole.axis[1] + rel[2] * hole.axis[2]
+    dist2 = rel[0] ** 2 + rel[1] ** 2 + rel[2] ** 2 - along**2
+    return dist2 <= hole.radius**2
+
+
+def orthonormal_basis(axis: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
+    """Two unit vectors perpendicular to `axis` and to each other."""
+    helper = np.eye(3)[int(np.argmin(np.abs(axis)))]
+    u = np.cross(axis, helper)
+    u /= np.linalg.norm(u)
+    return u, np.cross(axis, u)
+
+
+def occupied(solid: np.ndarray, points: np.ndarray) -> np.ndarray:
+    """Occupancy of the voxels containing `points` (..., 3); outside the grid counts as empty."""
+    idx = np.floor(points).astype(np.int64)
+    i, j, k = idx[..., 0], idx[..., 1], idx[..., 2]
+    n0, n1, n2 = solid.shape
+    inside = (i >= 0) & (i < n0) & (j >= 0) & (j < n1) & (k >= 0) & (k < n2)
+    flat = (np.clip(i, 0, n0 - 1) * n1 + np.clip(j, 0, n1 - 1)) * n2 + np.clip(k, 0, n2 - 1)
+    return solid.reshape(-1)[flat] & inside
+
+
+def measure_wall(solid: np.ndarray, hole: Hole, rim: float, cap: float) -> WallMeasurement:
+    """Thinnest wall between `hole` and the outside of `solid` (the solid without this hole),
+    ignoring `rim` voxels at each opening; walls thicker than `cap` are reported as `cap`."""
+    t = _axis_samples(solid.shape, hole)
+    axis_pts = hole.center + t[:, None] * hole.axis
+    axis_in = occupied(solid, axis_pts)
+    if not axis_in.any():
+        return WallMeasurement(0.0, False, 0.0, hole.center.copy())
+    u, v = orthonormal_basis(hole.axis)
+    angles = np.linspace(0, 2 * np.pi, N_ANGLES, endpoint=False)
+    rays = np.cos(angles)[:, None] * u + np.sin(angles)[:, None] * v  # (K, 3)
+    radii = hole.radius + S_STEP * np.arange(1, int(np.ceil(cap / S_STEP)) + 2)  # (M,)
+    # surface[t, k]: material just outside the hole's surface at cross-section t, angle k
+    surface = occupied(solid, axis_pts[:, None, :] + radii[0] * rays[None])
+    is_open = _breaks_through_side(axis_in, surface)
+    valid = _away_from_rims(surface, int(round(rim / T_STEP)))
+    wall = cap
+    if valid.any():
+        ti, ki = np.nonzero(valid)
+        pts = axis_pts[ti, None, :] + radii[None, :, None] * rays[ki, None, :]
+        inside = occupied(solid, pts)  # (P, M)
+        leaves = ~inside
+        first_out = np.where(leaves.any(axis=1), leaves.argmax(axis=1), len(radii))
+        walls = np.minimum(first_out * S_STEP, cap)  # material up to the last inside sample
+        wall = float(walls.min())
+    runs = _runs(axis_in)
+    a, b = max(runs, key=lambda r: r[1] - r[0])
+    midpoint = hole.center + t[(a + b - 1) // 2] * hole.axis
+    return WallMeasurement(wall, is_open, float(axis_in.sum() * T_STEP), midpoint)
+
+
+def _axis_samples(shape: tuple[int, ...], hole: Hole) -> np.ndarray:
+    """Axial positions (step T_STEP) where the axis is inside the grid box."""
+    lo, hi = -np.inf, np.inf
+    for c, d, n in zip(hole.center, hole.axis, shape, strict=True):
+        if abs(d) < 1e-12:
+            continue
+        t0, t1 = sorted(((0 - c) / d, (n - c) / d))
+        lo, hi = max(lo, t0), min(hi, t1)
+    if not np.isfinite(lo) or hi <= lo:
+        return np.zeros(1)
+    return np.arange(lo, hi + T_STEP, T_STEP)
+
+
+def _runs(mask: np.ndarray) -> list[tuple[int, int]]:
+    """Half-open [start, stop) index ranges of consecutive True values in a 1-D mask."""
+    edges = np.diff(np.concatenate([[0], mask.astype(np.int8), [0]]))
+    return list(zip(np.flatnonzero(edges == 1), np.flatnonzero(edges == -1), strict=True))
+
+
+def _away_from_rims(surface: np.ndarray, rim_steps: int) -> np.ndarray:
+    """Per angle, the material stretches of each surface line minus `rim_steps` at either end
+    (a short stretch keeps its middle sample)."""
+    valid = np.zeros_like(surface)
+    for k in range(surface.shape[1]):
+        for a, b in _runs(surface[:, k]):
+            margin = min(rim_steps, (b - a - 1) // 2)
+            valid[a + margin : b - margin, k] = True
+    return valid
+
+
+def _breaks_through_side(axis_in: np.ndarray, surface: np.ndarray) -> bool:
+    """True if, within a stretch where the axis is in material, some surface line is not one
+    unbroken stretch of material: the hole opens through the side of the part."""
+    for a, b in _runs(axis_in):
+        inner = surface[a:b]
+        starts = np.diff(inner.astype(np.int8), axis=0) == 1
+        n_runs = starts.sum(axis=0) + inner[0]
+        if np.any(n_runs != 1):
+            return True
+    return False
+
+
+def base_part_problems(solid: np.ndarray, thresholds: Preset) -> list[str]:
+    """Reasons a voxel solid is not printable as it is: walls thinner than b_p, holes or gaps
+    narrower than 2 r_p, or an enclosed cavity. Empty list: printable. Conservative at the
+    thresholds (a wall of exactly b_p voxels may be flagged): a flagged part is never no_defect."""
+    problems = []
+    padded = np.pad(solid, int(np.ceil(thresholds.r_p)) + 2)
+    opened = _open(padded, thresholds.b_p / 2)
+    removed = padded & ~opened
+    if removed.any() and ndimage.distance_transform_edt(~opened)[removed].max() > 2.0:
+        problems.append(f"wall thinner than {thresholds.b_p:g} voxels")
+    closed = _close(padded, thresholds.r_p)
+    added = closed & ~padded
+    if added.any() and ndimage.distance_transform_edt(closed)[added].max() >= 2.0:
+        problems.append(f"hole, gap or cavity narrower than {2 * thresholds.r_p:g} voxels")
+    return problems
+
+
+def _open(solid: np.ndarray, radius: float) -> np.ndarray:
+    """Morphological opening by a ball: what a ball of `radius` can sweep inside the solid."""
+    core = ndimage.distance_transform_edt(solid) > radius
+    return ndimage.distance_transform_edt(~core) <= radius + 0.5
+
+
+def _close(solid: np.ndarray, radius: float) -> np.ndarray:
+    """Morphological closing by a ball: the solid plus what a ball of `radius` cannot enter."""
+    dilated = ndimage.distance_transform_edt(~solid) <= radius
+    return ndimage.distance_transform_edt(dilated) > radius

@@ -1,0 +1,118 @@
+"""Load meshes from disk (STL, OBJ, PLY, OFF, 3MF, GLB) in millimetres, and repair them.
+
+Every failure is a MeshError whose message is one line naming the file and the reason, so a
+batch can report it and go on.
+"""
+
+from __future__ import annotations
+
+import logging
+from pathlib import Path
+
+import numpy as np
+import trimesh
+
+from printability.config import UNITS_TO_MM
+from printability.errors import MeshError
+
+MESH_SUFFIXES: tuple[str, ...] = (".stl", ".obj", ".ply", ".off", ".3mf", ".glb", ".gltf")
+
+# trimesh logs parse trouble at warning level; our own one-line errors say it better.
+logging.getLogger("trimesh").setLevel(logging.ERROR)
+
+
+def find_meshes(folder: str | Path) -> list[Path]:
+    """All mesh files under `folder` (recursive), sorted so the order is reproducible."""
+    root = Path(folder)
+    if not root.is_dir():
+        raise MeshError(root, "not a folder")
+    return sorted(p for p in root.rglob("*") if p.is_file() and p.suffix.lower() in MESH_SUFFIXES)
+
+
+def load_mesh(path: str | Path, units: str = "mm") -> trimesh.Trimesh:
+    """Read one mesh file as a single triangle mesh in mm; a scene's parts are concatenated.
+
+    `units` is what the file's numbers mean when the format does not say (3MF does).
+    """
+    path = Path(path)
+    if units not in UNITS_TO_MM:
+        raise MeshError(path, f"unknown units {units!r}")
+    if not path.exists():
+        raise MeshError(path, "no such file")
+    if not path.is_file():
+        raise MeshError(path, "not a file")
+    if path.stat().st_size == 0:
+        raise MeshError(path, "empty file")
+    if path.suffix.lower() not in MESH_SUFFIXES:
+        raise MeshError(path, f"unsupported format {path.suffix!r}")
+    try:
+        loaded = trimesh.load(str(path), force="mesh", process=False)
+    except Exception as exc:  # trimesh raises many types for corrupt files
+        raise MeshError(path, f"cannot parse ({type(exc).__name__}: {_first_line(exc)})") from None
+    if not isinstance(loaded, trimesh.Trimesh) or len(loaded.faces) == 0:
+        raise MeshError(path, "no triangles in file")
+    vertices = np.asarray(loaded.vertices, dtype=np.float64)
+    if not np.isfinite(vertices).all():
+        raise MeshError(path, "vertex coordinates contain NaN or inf")
+    scale = _file_scale_to_mm(loaded, units)
+    return trimesh.Trimesh(vertices * scale, np.asarray(loaded.faces), process=False)
+
+
+def repair_mesh(mesh: trimesh.Trimesh, name: str | Path = "<mesh>") -> trimesh.Trimesh:
+    """Merge duplicate vertices, drop degenerate and duplicate faces, fix winding and normals,
+    fill small holes; raise MeshError if the result is still open or has no volume."""
+    mesh = mesh.copy()
+    if not np.isfinite(mesh.vertices).all():
+        raise MeshError(name, "vertex coordinates contain NaN or inf")
+    mesh.merge_vertices()
+    mesh.update_faces(mesh.nondegenerate_faces())
+    mesh.update_faces(mesh.unique_faces())
+    mesh.remove_unreferenced_vertices()
+    if len(mesh.faces) < 4:
+        raise MeshError(name, f"only {len(mesh.faces)} valid triangles")
+    trimesh.repair.fix_winding(mesh)
+    trimesh.repair.fix_inversion(mesh, multibody=True)
+    if not mesh.is_watertight:
+        trimesh.repair.fill_holes(mesh)
+    if not mesh.is_watertight:
+        open_edges = _boundary_edge_count(mesh)
+        raise MeshError(name, f"open mesh ({open_edges} boundary edges after repair)")
+    if not mesh.is_winding_consistent:
+        raise MeshError(name, "inconsistent face winding (non-manifold edges)")
+    volume = float(mesh.volume)
+    if volume < 0:
+        mesh.invert()
+        volume = -volume
+    if not volume > 1e-9 * max(float(mesh.extents.max()), 1e-12) ** 3:
+        raise MeshError(name, "no volume (flat or degenerate mesh)")
+    return mesh
+
+
+def load_and_repair(path: str | Path, units: str = "mm") -> trimesh.Trimesh:
+    """load_mesh then repair_mesh, the usual way in."""
+    return repair_mesh(load_mesh(path, units), path)
+
+
+def _file_scale_to_mm(mesh: trimesh.Trimesh, units: str) -> float:
+    """The factor to mm: the file's own units where it states them, else `units`."""
+    file_units = getattr(mesh, "units", None)
+    if file_units:
+        try:
+            return float(trimesh.units.unit_conversion(file_units, "millimeters"))
+        except Exception:
+            pass
+    return UNITS_TO_MM[units]
+
+
+def _boundary_edge_count(mesh: trimesh.Trimesh) -> int:
+    """Edges used by exactly one face: the rim of every hole in the surface."""
+    edges = mesh.edges_sorted
+    if len(edges) == 0:
+        return 0
+    _, counts = np.unique(edges, axis=0, return_counts=True)
+    return int((counts == 1).sum())
+
+
+def _first_line(exc: Exception) -> str:
+    text = str(exc).strip().splitlines()
+    return text[0][:120] if text else "unknown error"

@@ -1,0 +1,79 @@
+"""Solid voxelization by ray parity: a voxel is filled iff a ray from its centre crosses the
+surface an odd number of times.
+
+All rays run along +z through the voxel-centre columns, so the work is a 2-D rasterization of
+every triangle onto the (x, y) column grid followed by a cumulative parity along z; it is fully
+vectorized in numpy. Correct for non-convex parts and internal cavities of a closed surface,
+and measured >= 10x faster than trimesh's `voxelized(pitch).fill()` (see bench/voxelize.py),
+which is why we keep our own instead of the library's.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+import trimesh
+
+from printability.config import VoxelConfig
+from printability.geometry.normalize import GridPlacement, place_in_grid
+
+# Sample points sit a hair off the voxel centres so that rays do not pass exactly through the
+# edges and vertices of parts that were built on round coordinates (which would double-count).
+_JITTER = np.array([1.3e-5 * np.sqrt(2), 1.1e-5 * np.sqrt(3), 0.7e-5 * np.sqrt(5)])
+_MAX_CANDIDATES = 20_000_000  # per chunk of triangles, to bound memory
+
+
+def voxelize(mesh: trimesh.Trimesh, config: VoxelConfig) -> tuple[np.ndarray, GridPlacement]:
+    """Place a watertight mesh in the grid (align, centre, scale) and voxelize it to N^3 bool."""
+    placement = place_in_grid(mesh, config)
+    vertices = placement.to_voxels(mesh.vertices)
+    return voxelize_vertices(vertices, np.asarray(mesh.faces), config.resolution), placement
+
+
+def voxelize_vertices(vertices: np.ndarray, faces: np.ndarray, resolution: int) -> np.ndarray:
+    """Solid occupancy of a closed surface given in voxel coordinates, as (N, N, N) bool."""
+    n = int(resolution)
+    triangles = np.asarray(vertices, np.float64)[np.asarray(faces, np.int64)]
+    counts = np.zeros(n * n * (n + 1), np.int64)
+    for chunk in _chunks(triangles):
+        ix, iy, z = _column_hits(chunk, n)
+        k = np.clip(np.ceil(z - 0.5 - _JITTER[2]).astype(np.int64), 0, n)
+        counts += np.bincount((ix * n + iy) * (n + 1) + k, minlength=counts.size)
+    parity = np.cumsum(counts.reshape(n, n, n + 1), axis=2) & 1
+    return parity[:, :, :n].astype(bool)
+
+
+def _chunks(triangles: np.ndarray) -> list[np.ndarray]:
+    """Split triangles so no chunk rasterizes more than _MAX_CANDIDATES column samples."""
+    lo, hi = triangles[:, :, :2].min(axis=1), triangles[:, :, :2].max(axis=1)
+    area = np.prod(np.maximum(hi - lo + 1, 1), axis=1)
+    bounds = np.searchsorted(
+        np.cumsum(area), np.arange(1, 1 + area.sum() // _MAX_CANDIDATES) * _MAX_CANDIDATES
+    )
+    return [c for c in np.split(triangles, bounds) if len(c)]
+
+
+def _column_hits(triangles: np.ndarray, n: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Every (column x, column y, surface z) where a +z ray through a voxel-centre column meets
+    a triangle; triangles seen edge-on from above contribute nothing."""
+    a, b, c = triangles[:, 0], triangles[:, 1], triangles[:, 2]
+    area = (b[:, 0] - a[:, 0]) * (c[:, 1] - a[:, 1]) - (b[:, 1] - a[:, 1]) * (c[:, 0] - a[:, 0])
+    keep = np.abs(area) > 1e-12
+    a, b, c, area = a[keep], b[keep], c[keep], area[keep]
+    xy = np.stack([a[:, :2], b[:, :2], c[:, :2]], axis=1)
+    off = _JITTER[:2] + 0.5
+    first = np.clip(np.ceil(xy.min(axis=1) - off), 0, n).astype(np.int64)
+    last = np.clip(np.floor(xy.max(axis=1) - off), -1, n - 1).astype(np.int64)
+    size = np.maximum(last - first + 1, 0)
+    per_tri = size[:, 0] * size[:, 1]
+    tri = np.repeat(np.arange(len(a)), per_tri)
+    local = np.arange(per_tri.sum()) - np.repeat(np.cumsum(per_tri) - per_tri, per_tri)
+    ix = first[tri, 0] + local // np.maximum(size[tri, 1], 1)
+    iy = first[tri, 1] + local % np.maximum(size[tri, 1], 1)
+    px, py = ix + off[0], iy + off[1]
+    a, b, c, area = a[tri], b[tri], c[tri], area[tri]
+    wa = ((b[:, 0] - px) * (c[:, 1] - py) - (b[:, 1] - py) * (c[:, 0] - px)) / area
+    wb = ((c[:, 0] - px) * (a[:, 1] - py) - (c[:, 1] - py) * (a[:, 0] - px)) / area
+    wc = 1.0 - wa - wb
+    inside = (wa >= 0) & (wb >= 0) & (wc >= 0)
+    z = wa * a[:, 2] + wb * b[:, 2] + wc * c[:, 2]
+    return ix[inside], iy[inside], z[inside]
