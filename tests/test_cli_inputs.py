@@ -10,7 +10,6 @@ import trimesh
 
 from printability.cli import main
 from printability.data import open_dataset
-from printability.errors import MeshError
 
 TINY = ["--resolution", "32", "--workers", "1", "--no-progress"]
 
