@@ -69,7 +69,7 @@ def test_thin_plate_is_flagged(seed_thresholds):
 
 def test_narrow_slot_is_flagged(seed_thresholds):
     grid = box_grid()
-    grid[30:34, 12:40, 22:42] = False  # a 4-voxel slot cut in from one side
+    grid[29:35, 12:40, 22:42] = False  # a 6-voxel slot cut in from one side
     problems = base_part_problems(grid, seed_thresholds)
     assert any("hole" in p for p in problems)
 
@@ -79,3 +79,17 @@ def test_small_existing_hole_is_flagged_and_big_one_is_not(seed_thresholds):
     big = box_grid() & ~hole_mask((64, 64, 64), z_hole(32.0, radius=8.0))
     assert base_part_problems(small, seed_thresholds)
     assert base_part_problems(big, seed_thresholds) == []
+
+
+def test_concave_edges_and_pockets_are_not_holes(seed_thresholds):
+    l_shape = box_grid((8, 8, 8), (56, 56, 20)) | box_grid((8, 8, 8), (20, 56, 56))
+    pocket = box_grid((4, 4, 4), (60, 60, 40))
+    pocket[14:50, 14:50, 20:40] = False  # a 36 x 36 x 20 blind pocket with a 16-voxel floor
+    assert base_part_problems(l_shape, seed_thresholds) == []
+    assert base_part_problems(pocket, seed_thresholds) == []
+
+
+def test_enclosed_cavity_is_flagged(seed_thresholds):
+    grid = box_grid((8, 8, 8), (56, 56, 56))
+    grid[30:35, 30:35, 30:35] = False
+    assert any("cavity" in p for p in base_part_problems(grid, seed_thresholds))

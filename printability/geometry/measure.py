@@ -149,20 +149,58 @@ def _breaks_through_side(axis_in: np.ndarray, surface: np.ndarray) -> bool:
 
 
 def base_part_problems(solid: np.ndarray, thresholds: Preset) -> list[str]:
-    """Reasons a voxel solid is not printable as it is: walls thinner than b_p, holes or gaps
-    narrower than 2 r_p, or an enclosed cavity. Empty list: printable. Conservative at the
-    thresholds (a wall of exactly b_p voxels may be flagged): a flagged part is never no_defect."""
+    """Reasons a voxel solid is not printable as it is: walls thinner than b_p, or holes and
+    gaps narrower than 2 r_p (enclosed cavities included). Empty list: printable.
+
+    Walls: an opening by a ball of diameter b_p removes thin material; what it removes at
+    convex edges and corners stays within (sqrt(3) - 1) * radius of the opened solid, so only
+    material removed from farther away counts. Holes: a closing by a ball of radius r_p fills
+    narrow holes and gaps, and also fillets concave edges; a filled voxel counts only if it is
+    deeper than a fillet and solid lies on both sides of it along some line (a hole or a gap;
+    a fillet has air on one side). Holes and slots under ~0.7 r_p across escape this check.
+    Conservative at the thresholds (a wall of exactly b_p voxels may be flagged).
+    """
     problems = []
-    padded = np.pad(solid, int(np.ceil(thresholds.r_p)) + 2)
-    opened = _open(padded, thresholds.b_p / 2)
+    pad = int(np.ceil(thresholds.r_p)) + 2
+    padded = np.pad(solid, pad)
+    rho = thresholds.b_p / 2
+    opened = _open(padded, rho)
     removed = padded & ~opened
-    if removed.any() and ndimage.distance_transform_edt(~opened)[removed].max() > 2.0:
-        problems.append(f"wall thinner than {thresholds.b_p:g} voxels")
-    closed = _close(padded, thresholds.r_p)
-    added = closed & ~padded
-    if added.any() and ndimage.distance_transform_edt(closed)[added].max() >= 2.0:
+    if removed.any():
+        depth = ndimage.distance_transform_edt(~opened)[removed]
+        if depth.max() > (np.sqrt(3) - 1) * rho + 1.0:
+            problems.append(f"wall thinner than {thresholds.b_p:g} voxels")
+    filled = _close(padded, thresholds.r_p) & ~padded
+    # fillets in concave edges and corners are at most ~0.3 r_p thick, voxel noise along curved faces 1 voxel
+    deep = ndimage.distance_transform_edt(filled) >= max(1.5, 0.35 * thresholds.r_p)
+    if deep.any() and _solid_on_both_sides(padded, np.argwhere(deep), 2 * thresholds.r_p):
         problems.append(f"hole, gap or cavity narrower than {2 * thresholds.r_p:g} voxels")
     return problems
+
+
+def _solid_on_both_sides(solid: np.ndarray, voxels: np.ndarray, reach: float) -> bool:
+    """True if for some voxel and some of the 13 line directions of the 3x3x3 neighbourhood,
+    solid lies within `reach` both ways along the line."""
+    centres = voxels + 0.5
+    steps = np.arange(1.0, reach + 0.5)
+    for direction in _LINE_DIRECTIONS:
+        ahead = centres[:, None, :] + steps[None, :, None] * direction
+        behind = centres[:, None, :] - steps[None, :, None] * direction
+        both = occupied(solid, ahead).any(axis=1) & occupied(solid, behind).any(axis=1)
+        if both.any():
+            return True
+    return False
+
+
+def _line_directions() -> np.ndarray:
+    """One unit vector per line through a voxel and its 26 neighbours (13 lines)."""
+    offsets = np.array([(i, j, k) for i in (-1, 0, 1) for j in (-1, 0, 1) for k in (-1, 0, 1)])
+    first_nonzero = np.array([o[np.flatnonzero(o)[0]] if o.any() else 0 for o in offsets])
+    half = offsets[first_nonzero > 0]
+    return half / np.linalg.norm(half, axis=1, keepdims=True)
+
+
+_LINE_DIRECTIONS = _line_directions()
 
 
 def _open(solid: np.ndarray, radius: float) -> np.ndarray:
