@@ -37,9 +37,14 @@ def main() -> None:
     config = VoxelConfig(resolution=args.resolution)
     limits = part_limits(GenerateConfig(voxel=config))
     rng = np.random.default_rng(0)
+    meshes = [make_part(np.random.default_rng([7, i]), limits) for i in range(args.meshes)]
+    # dense curved surfaces too: many triangles per voxel column
+    meshes.append(
+        (trimesh.creation.torus(40, 12, major_sections=128, minor_sections=64), {"kind": "torus"})
+    )
+    meshes.append((trimesh.creation.icosphere(subdivisions=6, radius=40), {"kind": "icosphere"}))
     rows = []
-    for i in range(args.meshes):
-        mesh, params = make_part(np.random.default_rng([7, i]), limits)
+    for mesh, params in meshes:
         mesh.apply_transform(trimesh.transformations.random_rotation_matrix(rng.random(3)))
         grid, placement = voxelize(mesh, config)
         ours = best_of(lambda m=mesh: voxelize(m, config), 5)

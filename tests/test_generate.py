@@ -132,3 +132,30 @@ def test_resume_after_kill_mid_run(tmp_path, tiny_dataset):
     subprocess.run([*cmd, "--resume"], check=True, stdout=subprocess.DEVNULL)
     assert (out / "manifest.csv").read_bytes() == (tiny_dataset / "manifest.csv").read_bytes()
     assert np.array_equal(read_all(out)[1], read_all(tiny_dataset)[1])
+
+
+def test_fixed_pitch_records_the_pitch(tmp_path):
+    config = GenerateConfig(count=8, seed=3, voxel=VoxelConfig(resolution=48, pitch_mm=2.0))
+    generate(config, tmp_path / "pitch", workers=1, progress=False)
+    records, voxels = read_all(tmp_path / "pitch")
+    assert len(records) == 8
+    assert all(r["pitch_mm"] == 2.0 for r in records)
+    assert voxels.any(axis=(1, 2, 3)).all()
+
+
+def test_folder_mesh_that_is_not_printable_is_never_no_defect(tmp_path):
+    import trimesh
+
+    source = tmp_path / "meshes"
+    source.mkdir()
+    trimesh.creation.box((60.0, 50.0, 40.0)).export(source / "block.stl")
+    trimesh.creation.box((60.0, 50.0, 4.0)).export(source / "sheet.stl")  # 2.4 voxels thick
+    trimesh.creation.box((60.0, 50.0, 1.0)).export(source / "foil.stl")  # under one voxel
+    config = GenerateConfig(source=str(source), count=40, seed=1, voxel=VoxelConfig(resolution=40))
+    summary = generate(config, tmp_path / "out", workers=1, progress=False)
+    records, _ = read_all(tmp_path / "out")
+    assert {r["source"] for r in records} == {"block.stl"}
+    assert len(records) == 4  # one base part per file, four classes
+    dropped = list(summary["dropped_parts"])
+    assert any("sheet.stl" in reason and "wall thinner" in reason for reason in dropped)
+    assert any("foil.stl" in reason and "thinner than one voxel" in reason for reason in dropped)

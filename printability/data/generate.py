@@ -14,6 +14,8 @@ import math
 import multiprocessing as mp
 import time
 from collections import Counter
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -31,7 +33,7 @@ from printability.geometry.parts import PartLimits, make_part
 from printability.geometry.select import file_size_reason, mesh_reason
 from printability.geometry.voxelize import voxelize
 
-PART_ATTEMPTS = 4  # fresh base parts tried for one index before it is dropped
+PART_ATTEMPTS = 8  # fresh base parts tried for one index before it is dropped
 
 
 @dataclass
@@ -110,6 +112,8 @@ def folder_base(path: Path, root: Path, config: GenerateConfig) -> BasePart:
         solid, placement = voxelize(mesh, config.voxel)
     except ValueError as exc:
         raise MeshError(path, str(exc)) from None
+    if not solid.any():
+        raise MeshError(path, f"thinner than one voxel ({placement.pitch_mm:.3g} mm) everywhere")
     problems = base_part_problems(solid, config.thresholds)
     if problems:
         raise MeshError(path, "not printable as it is: " + "; ".join(problems))
@@ -332,33 +336,17 @@ def _run(
     }
 
 
-class _outcomes:
-    """Context manager yielding PartOutcomes in index order, in-process or from a pool."""
-
-    def __init__(
-        self,
-        config: GenerateConfig,
-        files: list[Path],
-        root: Path | None,
-        indices: list[int],
-        workers: int,
-    ) -> None:
-        self.args = (config, files, root)
-        self.indices = indices
-        self.workers = workers
-        self.pool = None
-
-    def __enter__(self):
-        if self.workers <= 1:
-            _init_worker(*self.args)
-            return map(_work, self.indices)
-        self.pool = mp.get_context("forkserver").Pool(self.workers, _init_worker, self.args)
-        return self.pool.imap(_work, self.indices, chunksize=1)
-
-    def __exit__(self, *exc) -> None:
-        if self.pool is not None:
-            self.pool.terminate()
-            self.pool.join()
+@contextmanager
+def _outcomes(
+    config: GenerateConfig, files: list[Path], root: Path | None, indices: list[int], workers: int
+) -> Iterator[Iterator[PartOutcome]]:
+    """PartOutcomes in index order, made in this process or by a pool of `workers`."""
+    if workers <= 1:
+        _init_worker(config, files, root)
+        yield map(_work, indices)
+        return
+    with mp.get_context("forkserver").Pool(workers, _init_worker, (config, files, root)) as pool:
+        yield pool.imap(_work, indices, chunksize=1)
 
 
 def _dataset_counts(out: Path) -> dict:

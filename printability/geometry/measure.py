@@ -167,11 +167,12 @@ def base_part_problems(solid: np.ndarray, thresholds: Preset) -> list[str]:
     opened = _open(padded, rho)
     removed = padded & ~opened
     if removed.any():
-        depth = ndimage.distance_transform_edt(~opened)[removed]
-        if depth.max() > (np.sqrt(3) - 1) * rho + 1.0:
+        # with nothing left after the opening, the whole part is thinner than b_p
+        depth = ndimage.distance_transform_edt(~opened)[removed] if opened.any() else np.inf
+        if np.max(depth) > (np.sqrt(3) - 1) * rho + 1.0:
             problems.append(f"wall thinner than {thresholds.b_p:g} voxels")
     filled = _close(padded, thresholds.r_p) & ~padded
-    # fillets in concave edges and corners are at most ~0.3 r_p thick, voxel noise along curved faces 1 voxel
+    # fillets in concave edges and corners are ~0.3 r_p thick at most; voxel noise is 1 voxel
     deep = ndimage.distance_transform_edt(filled) >= max(1.5, 0.35 * thresholds.r_p)
     if deep.any() and _solid_on_both_sides(padded, np.argwhere(deep), 2 * thresholds.r_p):
         problems.append(f"hole, gap or cavity narrower than {2 * thresholds.r_p:g} voxels")
