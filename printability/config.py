@@ -112,6 +112,10 @@ class GenerateConfig:
     def __post_init__(self) -> None:
         if self.count < 1:
             raise ValueError(f"count must be >= 1, got {self.count}")
+        if self.parts_per_shard < 1:
+            raise ValueError(f"parts_per_shard must be >= 1, got {self.parts_per_shard}")
+        if self.max_tries < 1:
+            raise ValueError(f"max_tries must be >= 1, got {self.max_tries}")
         if self.max_holes < 1:
             raise ValueError(f"max_holes must be >= 1, got {self.max_holes}")
         if self.units not in UNITS_TO_MM:

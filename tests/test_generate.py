@@ -159,3 +159,62 @@ def test_folder_mesh_that_is_not_printable_is_never_no_defect(tmp_path):
     dropped = list(summary["dropped_parts"])
     assert any("sheet.stl" in reason and "wall thinner" in reason for reason in dropped)
     assert any("foil.stl" in reason and "thinner than one voxel" in reason for reason in dropped)
+
+
+def test_manifest_hole_recarves_the_exact_voxels(tiny_dataset):
+    from printability.geometry.measure import Hole, hole_mask
+
+    records, voxels = read_all(tiny_dataset)
+    twins = {r["part_index"]: v for r, v in zip(records, voxels, strict=True) if r["n_holes"] == 0}
+    for r, v in zip(records, voxels, strict=True):
+        if r["n_holes"] == 1:
+            centre = np.array([r[f"hole_center_{a}"] for a in "xyz"])
+            axis = np.array([r[f"hole_axis_{a}"] for a in "xyz"])
+            hole = Hole(centre, axis, r["hole_radius_vox"])
+            base = twins[r["part_index"]]
+            assert np.array_equal(v, base & ~hole_mask(base.shape, hole)), r["sample_id"]
+
+
+def test_several_holes_keep_the_defect_first(tmp_path):
+    from printability.config import get_preset
+    from printability.data.defects import classify_hole
+    from printability.geometry.measure import WallMeasurement
+
+    config = GenerateConfig(count=40, seed=2, max_holes=3, voxel=VoxelConfig(resolution=48))
+    generate(config, tmp_path / "multi", workers=1, progress=False)
+    records, _ = read_all(tmp_path / "multi")
+    th = get_preset("seed2021").at_resolution(48)
+    assert any(r["n_holes"] > 1 for r in records)
+    for r in records:
+        if r["n_holes"]:
+            m = WallMeasurement(r["wall_vox"], False, 1.0, np.zeros(3))
+            assert classify_hole(r["hole_radius_vox"], m, th)[0] == r["defect"]
+
+
+def test_shard_jobs_can_share_one_folder(tmp_path, tiny_dataset):
+    shared = tmp_path / "shared"
+    for i in range(2):
+        generate(GenerateConfig(**TINY), shared, workers=1, shard=(i, 2), progress=False)
+    assert merge(shared, [shared]) == 24
+    assert (shared / "manifest.csv").read_bytes() == (tiny_dataset / "manifest.csv").read_bytes()
+
+
+def test_procedural_features_stay_above_the_limits_at_the_real_pitch():
+    from printability.data.generate import PartRejected, part_limits, procedural_base
+    from printability.geometry.parts import design_minimums
+
+    config = GenerateConfig(voxel=VoxelConfig(resolution=64))
+    th = config.thresholds
+    wall_mm, hole_mm = design_minimums(part_limits(config))
+    accepted = rejected = 0
+    for index in range(40):
+        try:
+            base = procedural_base(index, config, np.random.default_rng([0, index, 0]))
+        except PartRejected:
+            rejected += 1
+            continue
+        accepted += 1
+        assert hole_mm / base.pitch_mm >= th.r_p and wall_mm / base.pitch_mm >= th.b_p
+        for hole in base.params["holes"]:
+            assert hole["radius"] / base.pitch_mm >= th.r_p
+    assert accepted >= 25  # most parts keep their limits

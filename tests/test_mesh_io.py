@@ -485,3 +485,15 @@ def test_file_size_reason(tmp_path):
     assert file_size_reason(path, SelectConfig()) is None
     assert file_size_reason(path, SelectConfig(max_file_mb=None)) is None
     assert file_size_reason(path, SelectConfig(max_file_mb=0.0005)) == "file larger than 0.0005 MB"
+
+
+def test_face_index_out_of_range_is_a_mesh_error(tmp_path):
+    path = tmp_path / "badidx.ply"
+    path.write_text(
+        "ply\nformat ascii 1.0\nelement vertex 3\nproperty float x\nproperty float y\n"
+        "property float z\nelement face 1\nproperty list uchar int vertex_indices\nend_header\n"
+        "0 0 0\n1 0 0\n0 1 0\n3 0 1 7\n"
+    )
+    with pytest.raises(MeshError) as info:
+        load_and_repair(path)
+    assert str(path) in str(info.value) and "\n" not in str(info.value)

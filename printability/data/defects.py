@@ -36,6 +36,7 @@ class DefectSample:
     defect: str
     holes: list[Hole] = field(default_factory=list)
     measurements: list[WallMeasurement] = field(default_factory=list)
+    hole_classes: list[str] = field(default_factory=list)
 
 
 class DefectFailed(Exception):
@@ -90,7 +91,8 @@ def make_defect(
     max_holes: int = 1,
     max_tries: int = 40,
 ) -> DefectSample:
-    """Carve 1..max_holes holes into `solid` so the measured class is `target`."""
+    """Carve 1..max_holes holes into `solid`: the first measures as `target`, any others as
+    printable holes (so the manifest's hole figures describe the defect)."""
     if target not in DEFECT_CLASSES or target == "no_defect":
         raise ValueError(f"not a hole defect: {target!r}")
     reasons: Counter = Counter()
@@ -105,8 +107,9 @@ def make_defect(
         sample, reason = _carve_and_label(solid, holes, th)
         if sample is None:
             reasons[reason] += 1
-        elif sample.defect != target:
-            reasons[f"measured {sample.defect}"] += 1
+        elif sample.hole_classes != kinds:
+            wrong = next(c for c, k in zip(sample.hole_classes, kinds, strict=True) if c != k)
+            reasons[f"measured {wrong}"] += 1
         else:
             return sample
     raise DefectFailed(target, reasons)
@@ -191,4 +194,4 @@ def _carve_and_label(
             return None, reason
         measurements.append(m)
         classes.append(kind)
-    return DefectSample(carved, sample_class(classes), holes, measurements), ""
+    return DefectSample(carved, sample_class(classes), holes, measurements, classes), ""

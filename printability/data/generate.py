@@ -29,7 +29,7 @@ from printability.data.defects import DefectFailed, DefectSample, make_defect
 from printability.errors import MeshError
 from printability.geometry.measure import base_part_problems
 from printability.geometry.mesh_io import find_meshes, load_and_repair
-from printability.geometry.parts import PartLimits, make_part
+from printability.geometry.parts import PartLimits, design_minimums, make_part
 from printability.geometry.select import file_size_reason, mesh_reason
 from printability.geometry.voxelize import voxelize
 
@@ -90,13 +90,27 @@ def part_limits(config: GenerateConfig) -> PartLimits:
     )
 
 
+class PartRejected(Exception):
+    """A procedural part that would break its limits once placed in the grid; try another."""
+
+
 def procedural_base(index: int, config: GenerateConfig, rng: np.random.Generator) -> BasePart:
-    """A built-in CAD-like part, printable by construction."""
-    mesh, params = make_part(rng, part_limits(config))
-    solid, placement = voxelize(mesh, config.voxel)
-    return BasePart(
-        solid, f"part-{index:07d}", "procedural", placement.pitch_mm, params["kind"], params
-    )
+    """A built-in CAD-like part, printable by construction at the pitch it actually gets.
+
+    Alignment can turn a part (an L bracket, say) so that its box grows and the fit shrinks
+    it; such a part is rejected if its walls or holes would fall under the limits in voxels."""
+    limits = part_limits(config)
+    mesh, params = make_part(rng, limits)
+    try:
+        solid, placement = voxelize(mesh, config.voxel)
+    except ValueError:  # fixed pitch: the aligned part does not fit the grid
+        raise PartRejected("part larger than the grid once aligned") from None
+    wall_mm, hole_mm = design_minimums(limits)
+    th = config.thresholds
+    if hole_mm / placement.pitch_mm < th.r_p + 0.5 or wall_mm / placement.pitch_mm < th.b_p + 0.5:
+        raise PartRejected("part features under the limits once aligned and fitted")
+    group = f"part-{index:07d}"
+    return BasePart(solid, group, "procedural", placement.pitch_mm, params["kind"], params)
 
 
 def folder_base(path: Path, root: Path, config: GenerateConfig) -> BasePart:
@@ -126,28 +140,36 @@ def folder_base(path: Path, root: Path, config: GenerateConfig) -> BasePart:
 def make_part_samples(
     index: int, config: GenerateConfig, files: list[Path], root: Path | None
 ) -> PartOutcome:
-    """All four classes from base part `index`, trying a few fresh parts (or defect draws)."""
+    """All four classes from base part `index`: a few fresh procedural parts are tried (for a
+    mesh from a folder, fresh defect draws), else the reason it gave none is recorded."""
     outcome = PartOutcome(index)
+    mesh_base = None
+    if files:
+        try:
+            mesh_base = folder_base(files[index], root, config)
+        except MeshError as exc:
+            outcome.dropped = str(exc)  # names the file
+            return outcome
     th = config.thresholds
     for attempt in range(PART_ATTEMPTS):
         rng = np.random.default_rng([config.seed, index, attempt])
         try:
-            if files:
-                base = folder_base(files[index], root, config)
-            else:
-                base = procedural_base(index, config, rng)
+            base = mesh_base or procedural_base(index, config, rng)
             samples = [
                 DefectSample(base.solid, "no_defect")
                 if target == "no_defect"
                 else make_defect(base.solid, target, th, rng, config.max_holes, config.max_tries)
                 for target in DEFECT_CLASSES
             ]
-        except MeshError as exc:
-            outcome.dropped = str(exc)  # names the file
-            return outcome
+        except PartRejected as exc:
+            outcome.rejects[str(exc)] += 1
+            outcome.dropped = str(exc)
+            continue
         except DefectFailed as exc:
             outcome.rejects.update(exc.reasons)
             outcome.dropped = f"no {exc.target} placement in {config.max_tries} tries"
+            if mesh_base is not None:
+                outcome.dropped = f"{mesh_base.source}: {outcome.dropped}"
             continue
         outcome.dropped = None
         split = split_for(base.group, config.seed, config.split_fractions)
@@ -200,8 +222,13 @@ def _init_worker(config: GenerateConfig, files: list[Path], root: Path | None) -
 
 
 def _work(index: int) -> PartOutcome:
+    """One part; an unexpected error is recorded for that part, and the batch goes on."""
     s = _WORKER_STATE
-    return make_part_samples(index, s["config"], s["files"], s["root"])
+    try:
+        return make_part_samples(index, s["config"], s["files"], s["root"])
+    except Exception as exc:
+        where = f"{s['files'][index]}: " if s["files"] else f"part {index}: "
+        return PartOutcome(index, dropped=f"{where}{type(exc).__name__}: {exc}")
 
 
 def generate(
@@ -226,8 +253,8 @@ def generate(
         "n_parts": n_parts,
         "n_shards": n_shards,
     }
-    _prepare_out(out, info, resume)
     shard_i, shard_n = shard
+    _prepare_out(out, info, resume or shard_n > 1)
     done = set(store.completed_shards(out))
     todo = [k for k in range(n_shards) if k % shard_n == shard_i and k not in done]
     indices = [
@@ -266,12 +293,13 @@ def _source_files(config: GenerateConfig) -> tuple[list[Path], Path | None]:
     root = Path(config.source)
     files = find_meshes(root)
     if not files:
-        raise MeshError(root, "no mesh files (stl, obj, ply, off, 3mf, glb) in folder")
+        raise MeshError(root, "no mesh files (stl, obj, ply, off, 3mf, glb, gltf) in folder")
     return files, root
 
 
 def _prepare_out(out: Path, info: dict, resume: bool) -> None:
-    """Create `out`, or check that an existing dataset there was made with the same config."""
+    """Create `out`, or check that an existing dataset there was made with the same config
+    (`resume` is True for a finishing run and for `--shard` jobs sharing one folder)."""
     existing = out / "dataset.json"
     if existing.exists():
         old = store.read_info(out)

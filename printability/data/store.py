@@ -138,12 +138,12 @@ def merge(out: Path, inputs: Iterable[Path]) -> int:
                 src = path / "shards" / f"{shard_name(index)}{suffix}"
                 dst = out / "shards" / src.name
                 if not dst.exists():
-                    tmp = dst.with_name(f".{dst.name}.tmp")
+                    tmp = dst.with_name(f".{dst.name}.tmp-{os.getpid()}")
                     shutil.copyfile(src, tmp)
                     os.replace(tmp, dst)
-    info = dict(infos[0])
-    info.pop("shard", None)
-    atomic_write_json(out / "dataset.json", info)
+    if (out / "dataset.json").exists() and read_info(out)["config"] != infos[0]["config"]:
+        raise ValueError(f"{out}: holds a dataset made with a different config")
+    atomic_write_json(out / "dataset.json", infos[0])
     missing = missing_shards(out)
     if missing:
         raise ValueError(f"{out}: {len(missing)} shards still missing, e.g. {missing[:5]}")
@@ -214,8 +214,8 @@ def _rows_to_csv(rows: list[dict]) -> bytes:
 def _format(value: Any) -> str:
     if value is None:
         return ""
-    if isinstance(value, float):
-        return "" if np.isnan(value) else f"{value:.6g}"
+    if isinstance(value, float):  # repr: the shortest text that reads back to the same float
+        return "" if np.isnan(value) else repr(float(value))
     if isinstance(value, dict):
         return json.dumps(value, sort_keys=True)
     return str(value)

@@ -54,8 +54,11 @@ def load_mesh(path: str | Path, units: str = "mm") -> trimesh.Trimesh:
     vertices = np.asarray(loaded.vertices, dtype=np.float64)
     if not np.isfinite(vertices).all():
         raise MeshError(path, "vertex coordinates contain NaN or inf")
+    faces = np.asarray(loaded.faces)
+    if faces.min() < 0 or faces.max() >= len(vertices):
+        raise MeshError(path, "faces refer to vertices that do not exist")
     scale = _file_scale_to_mm(loaded, units)
-    return trimesh.Trimesh(vertices * scale, np.asarray(loaded.faces), process=False)
+    return trimesh.Trimesh(vertices * scale, faces, process=False)
 
 
 def repair_mesh(mesh: trimesh.Trimesh, name: str | Path = "<mesh>") -> trimesh.Trimesh:
@@ -89,8 +92,14 @@ def repair_mesh(mesh: trimesh.Trimesh, name: str | Path = "<mesh>") -> trimesh.T
 
 
 def load_and_repair(path: str | Path, units: str = "mm") -> trimesh.Trimesh:
-    """load_mesh then repair_mesh, the usual way in."""
-    return repair_mesh(load_mesh(path, units), path)
+    """load_mesh then repair_mesh, the usual way in; any failure is a MeshError."""
+    mesh = load_mesh(path, units)
+    try:
+        return repair_mesh(mesh, path)
+    except MeshError:
+        raise
+    except Exception as exc:  # trimesh can trip over meshes that parsed but make no sense
+        raise MeshError(path, f"cannot repair ({type(exc).__name__}: {_first_line(exc)})") from None
 
 
 def _file_scale_to_mm(mesh: trimesh.Trimesh, units: str) -> float:

@@ -560,6 +560,12 @@ def _jsonable(value: object) -> object:
     return value
 
 
+def design_minimums(limits: PartLimits) -> tuple[float, float]:
+    """The thinnest wall and the smallest hole radius (mm) that make_part builds for `limits`
+    (the limits with the design margins applied)."""
+    return WALL_FACTOR * limits.min_wall_mm, HOLE_FACTOR * limits.min_hole_radius_mm
+
+
 def make_part(
     rng: np.random.Generator, limits: PartLimits, kind: str | None = None
 ) -> tuple[trimesh.Trimesh, dict]:
