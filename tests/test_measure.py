@@ -93,3 +93,12 @@ def test_enclosed_cavity_is_flagged(seed_thresholds):
     grid = box_grid((8, 8, 8), (56, 56, 56))
     grid[30:35, 30:35, 30:35] = False
     assert any("cavity" in p for p in base_part_problems(grid, seed_thresholds))
+
+
+def test_rim_exclusion_keeps_the_middle_of_each_stretch():
+    from printability.geometry.measure import _away_from_rims
+
+    column = np.array([0, 1, 1, 1, 1, 1, 1, 1, 0, 1, 1, 0, 1, 1, 1, 0], bool)[:, None]
+    kept = _away_from_rims(column, rim_steps=2)[:, 0]
+    # stretch 1..7 keeps 3..5; stretch 9..10 (too short) keeps its middle; 12..14 keeps 13
+    assert np.flatnonzero(kept).tolist() == [3, 4, 5, 9, 10, 13]

@@ -20,7 +20,6 @@ from printability.geometry.measure import (
     hole_mask,
     measure_wall,
     occupied,
-    orthonormal_basis,
 )
 
 N_CANDIDATES = 16  # axis points probed per placement try
@@ -151,7 +150,7 @@ def _propose_hole(
     axes /= np.linalg.norm(axes, axis=1, keepdims=True)
     points = filled[rng.integers(0, len(filled), N_CANDIDATES)] + rng.random((N_CANDIDATES, 3))
     reach = (wall_hi if np.isfinite(wall_hi) else wall_lo) + 0.5
-    walls = np.stack([_probe_walls(solid, points, axis, radius, reach) for axis in axes])
+    walls = _probe_walls(solid, points, axes, radius, reach)
     fits = np.argwhere((walls >= wall_lo) & (walls <= wall_hi))  # (direction, point) pairs
     if len(fits) == 0:
         return None
@@ -160,18 +159,25 @@ def _propose_hole(
 
 
 def _probe_walls(
-    solid: np.ndarray, points: np.ndarray, axis: np.ndarray, radius: float, reach: float
+    solid: np.ndarray, points: np.ndarray, axes: np.ndarray, radius: float, reach: float
 ) -> np.ndarray:
-    """For each candidate axis point, the thinnest wall around a hole there in that one
-    cross-section, probed on N_PROBE_ANGLES rays out to `reach` voxels beyond the hole."""
-    u, v = orthonormal_basis(axis)
+    """(direction, point) -> the thinnest wall around a hole through that point along that
+    direction, in that one cross-section: N_PROBE_ANGLES rays out to `reach` past the hole."""
+    helper = np.where(np.abs(axes[:, :1]) < 0.9, [[1.0, 0.0, 0.0]], [[0.0, 1.0, 0.0]])
+    u = np.cross(axes, helper)
+    u /= np.linalg.norm(u, axis=1, keepdims=True)
+    v = np.cross(axes, u)
     angles = np.linspace(0, 2 * np.pi, N_PROBE_ANGLES, endpoint=False)
-    rays = np.cos(angles)[:, None] * u + np.sin(angles)[:, None] * v
+    rays = np.cos(angles)[None, :, None] * u[:, None] + np.sin(angles)[None, :, None] * v[:, None]
     steps = radius + 0.25 * np.arange(1, int(np.ceil(4 * reach)) + 1)
-    pts = points[:, None, None, :] + steps[None, None, :, None] * rays[None, :, None, :]
-    leaves = ~occupied(solid, pts)  # (P, K, S)
-    first_out = np.where(leaves.any(axis=2), leaves.argmax(axis=2), len(steps))
-    return (first_out * 0.25).min(axis=1)
+    # (D, P, K, S, 3): directions x points x rays x steps
+    pts = (
+        points[None, :, None, None, :]
+        + steps[None, None, None, :, None] * rays[:, None, :, None, :]
+    )
+    leaves = ~occupied(solid, pts)
+    first_out = np.where(leaves.any(axis=-1), leaves.argmax(axis=-1), len(steps))
+    return (first_out * 0.25).min(axis=-1)
 
 
 def _carve_and_label(

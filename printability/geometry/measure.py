@@ -126,14 +126,15 @@ def _runs(mask: np.ndarray) -> list[tuple[int, int]]:
 
 
 def _away_from_rims(surface: np.ndarray, rim_steps: int) -> np.ndarray:
-    """Per angle, the material stretches of each surface line minus `rim_steps` at either end
-    (a short stretch keeps its middle sample)."""
-    valid = np.zeros_like(surface)
-    for k in range(surface.shape[1]):
-        for a, b in _runs(surface[:, k]):
-            margin = min(rim_steps, (b - a - 1) // 2)
-            valid[a + margin : b - margin, k] = True
-    return valid
+    """Per angle (column), the material stretches of each surface line minus `rim_steps` at
+    either end; a stretch too short for that keeps its middle sample(s)."""
+    n = surface.shape[0]
+    idx = np.arange(n)[:, None]
+    last_gap = np.maximum.accumulate(np.where(surface, -1, idx), axis=0)
+    next_gap = np.minimum.accumulate(np.where(surface, n, idx)[::-1], axis=0)[::-1]
+    from_start, to_end = idx - last_gap - 1, next_gap - idx - 1
+    margin = np.minimum(rim_steps, (from_start + to_end) // 2)
+    return surface & (from_start >= margin) & (to_end >= margin)
 
 
 def _breaks_through_side(axis_in: np.ndarray, surface: np.ndarray) -> bool:
