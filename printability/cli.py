@@ -97,6 +97,9 @@ def _parser() -> argparse.ArgumentParser:
     merge.add_argument("inputs", type=Path, nargs="*", help="shard datasets (default: just OUT)")
     merge.set_defaults(func=_cmd_merge)
 
+    models = sub.add_parser("models", help="list the networks with parameter counts")
+    models.set_defaults(func=_cmd_models)
+
     parts = sub.add_parser("parts", help="write procedural base parts as STL files")
     parts.add_argument("--out", required=True, type=Path)
     parts.add_argument("--count", type=int, default=8)
@@ -272,6 +275,18 @@ def _sample_index(ds, sample: str | None, defect: str | None) -> int:
         if record["sample_id"] == sample:
             return i
     raise ValueError(f"no sample {sample!r} in dataset")
+
+
+def _cmd_models(args: argparse.Namespace) -> int:
+    from printability.models import MODELS, count_parameters, create_model
+
+    print(f"{'model':<14}{'parameters':>12}{'2021 study':>12}  input            description")
+    for name, spec in MODELS.items():
+        count = count_parameters(create_model(name))
+        seed = f"{spec.seed_parameters / 1e6:.2f}M" if spec.seed_parameters else "-"
+        print(f"{name:<14}{count:>12,}{seed:>12}  (B, 1, N, N, N)  {spec.description}")
+    print("any cubic N (global pooling before the head); output: one logit per sample")
+    return EXIT_OK
 
 
 def _cmd_parts(args: argparse.Namespace) -> int:
