@@ -9,7 +9,15 @@ import sys
 from collections.abc import Sequence
 from pathlib import Path
 
-from printability.config import DEFECT_CLASSES, PRESETS, UNITS_TO_MM, GenerateConfig, VoxelConfig
+from printability.config import (
+    DEFECT_CLASSES,
+    OPTIMIZERS,
+    PRESETS,
+    UNITS_TO_MM,
+    GenerateConfig,
+    TrainConfig,
+    VoxelConfig,
+)
 
 EXIT_OK, EXIT_USAGE = 0, 2
 
@@ -96,6 +104,28 @@ def _parser() -> argparse.ArgumentParser:
     merge.add_argument("out", type=Path)
     merge.add_argument("inputs", type=Path, nargs="*", help="shard datasets (default: just OUT)")
     merge.set_defaults(func=_cmd_merge)
+
+    tr = sub.add_parser(
+        "train", help="train a 3D CNN on a dataset (torchrun for several processes)"
+    )
+    tr.add_argument("--data", required=True, type=Path, help="dataset directory")
+    tr.add_argument("--out", required=True, type=Path, help="run directory (checkpoints, metrics)")
+    tr.add_argument("--config", type=Path, default=None, help="JSON file of TrainConfig fields")
+    tr.add_argument("--model", default=None, help="see `printability models` (default fastnet)")
+    tr.add_argument("--epochs", type=int, default=None)
+    tr.add_argument("--batch-size", type=int, default=None)
+    tr.add_argument("--lr", type=float, default=None)
+    tr.add_argument("--optimizer", default=None, choices=OPTIMIZERS)
+    tr.add_argument("--width", type=float, default=None, help="channel width multiplier")
+    tr.add_argument("--precision", default=None, choices=("auto", "bf16", "fp32"))
+    tr.add_argument("--workers", type=int, default=None, help="DataLoader workers per process")
+    tr.add_argument("--seed", type=int, default=None)
+    tr.add_argument("--max-train-samples", type=int, default=None)
+    tr.add_argument("--no-augment", action="store_true", help="no cube rotations and flips")
+    tr.add_argument("--resume", action="store_true", help="continue from RUN_DIR/last.pt")
+    tr.add_argument("--no-mlflow", action="store_true", help="do not track the run in MLflow")
+    tr.add_argument("--no-progress", action="store_true")
+    tr.set_defaults(func=_cmd_train)
 
     models = sub.add_parser("models", help="list the networks with parameter counts")
     models.set_defaults(func=_cmd_models)
@@ -275,6 +305,38 @@ def _sample_index(ds, sample: str | None, defect: str | None) -> int:
         if record["sample_id"] == sample:
             return i
     raise ValueError(f"no sample {sample!r} in dataset")
+
+
+def train_config_from_args(args: argparse.Namespace) -> TrainConfig:
+    """--config FILE first, then any option given on the command line on top of it."""
+    values = json.loads(args.config.read_text()) if args.config else {}
+    overrides = {
+        "model": args.model,
+        "epochs": args.epochs,
+        "batch_size": args.batch_size,
+        "lr": args.lr,
+        "optimizer": args.optimizer,
+        "width": args.width,
+        "precision": args.precision,
+        "num_workers": args.workers,
+        "seed": args.seed,
+        "max_train_samples": args.max_train_samples,
+    }
+    values.update({k: v for k, v in overrides.items() if v is not None})
+    if args.no_augment:
+        values["augment"] = False
+    return TrainConfig.from_dict(values)
+
+
+def _cmd_train(args: argparse.Namespace) -> int:
+    from printability.models import MODELS
+    from printability.train.loop import train
+
+    config = train_config_from_args(args)
+    if config.model not in MODELS:
+        raise ValueError(f"unknown model {config.model!r}; choose from {', '.join(MODELS)}")
+    train(args.data, args.out, config, args.resume, not args.no_mlflow, not args.no_progress)
+    return EXIT_OK
 
 
 def _cmd_models(args: argparse.Namespace) -> int:

@@ -148,3 +148,49 @@ class GenerateConfig:
         if "split_fractions" in data:
             data["split_fractions"] = tuple(data["split_fractions"])
         return cls(**data)
+
+
+OPTIMIZERS = ("adam", "adamw", "sgd", "adadelta")
+
+
+@dataclass(frozen=True)
+class TrainConfig:
+    """Everything a training run depends on besides the data; stored in every checkpoint."""
+
+    model: str = "fastnet"
+    width: float = 1.0
+    dropout: float | None = None  # None: the model's own default
+    epochs: int = 12
+    batch_size: int = 16
+    lr: float = 3e-3
+    optimizer: str = "adamw"
+    momentum: float = 0.9  # SGD momentum (Adam's beta1)
+    weight_decay: float = 1e-4
+    warmup_epochs: float = 0.5  # linear warm-up, then cosine decay to 0
+    patience: int = 5  # early stopping: epochs without a better validation F1
+    augment: bool = True  # the 48 rotations and flips of the cube
+    precision: str = "auto"  # auto (bf16 where the hardware has it), bf16, fp32
+    channels_last: bool = True
+    num_workers: int = 1  # DataLoader worker processes per rank
+    seed: int = 0
+    max_train_samples: int | None = None  # use part of the training split (quick runs)
+
+    def __post_init__(self) -> None:
+        if self.optimizer not in OPTIMIZERS:
+            raise ValueError(f"unknown optimizer {self.optimizer!r}; choose from {OPTIMIZERS}")
+        if self.precision not in ("auto", "bf16", "fp32"):
+            raise ValueError(f"precision must be auto, bf16 or fp32, got {self.precision!r}")
+        if self.epochs < 1 or self.batch_size < 1 or self.lr <= 0:
+            raise ValueError("epochs and batch_size must be >= 1 and lr > 0")
+
+    def to_dict(self) -> dict[str, Any]:
+        """A JSON-ready dict."""
+        return json.loads(json.dumps(asdict(self)))
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> TrainConfig:
+        """Inverse of to_dict; unknown keys are an error so typos do not pass silently."""
+        unknown = set(data) - {f.name for f in fields(cls)}
+        if unknown:
+            raise ValueError(f"unknown training config keys: {sorted(unknown)}")
+        return cls(**data)

@@ -2,7 +2,7 @@
 
 Layout of a dataset directory:
     dataset.json            the generation config, grid size and shard count
-    shards/shard-00012.npz  voxels of one block of base parts, np.packbits per sample, zlib
+    shards/shard-00012.npz  voxels of one block of base parts: np.packbits, zlib per sample
     shards/shard-00012.csv  those samples' manifest rows; written last, so it marks the shard done
     manifest.csv            all rows in shard order (written when every shard is present)
     summary.json            counts per class and split, rejects, timing
@@ -16,7 +16,7 @@ import io
 import json
 import os
 import shutil
-from collections import OrderedDict
+import zlib
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -34,7 +34,7 @@ FLOAT_COLUMNS = frozenset(
     {"hole_radius_vox", "wall_vox", "pitch_mm"}
     | {f"hole_{k}_{a}" for k in ("center", "axis") for a in "xyz"}
 )
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2
 
 
 def shard_name(index: int) -> str:
@@ -69,13 +69,17 @@ def unpack_voxels(packed: np.ndarray, resolution: int) -> np.ndarray:
 
 
 def write_shard(root: Path, index: int, packed: list[np.ndarray], rows: list[dict]) -> None:
-    """Write one shard's voxels then its manifest rows (the rows file marks completion)."""
+    """Write one shard's voxels then its manifest rows (the rows file marks completion).
+
+    Each sample is compressed on its own (zlib over its packed bits), so reading one sample
+    decompresses 2 kB, not the whole shard: random access for training stays cheap."""
     shard_dir = root / "shards"
     shard_dir.mkdir(parents=True, exist_ok=True)
-    buffer = io.BytesIO()
-    voxels = np.stack(packed) if packed else np.zeros((0, 0), np.uint8)
+    blobs = [zlib.compress(p.tobytes(), 6) for p in packed]
+    offsets = np.concatenate([[0], np.cumsum([len(b) for b in blobs])]).astype(np.int64)
     ids = np.array([r["sample_id"] for r in rows], dtype=str)
-    np.savez_compressed(buffer, voxels=voxels, sample_id=ids)
+    buffer = io.BytesIO()
+    np.savez(buffer, blob=np.frombuffer(b"".join(blobs), np.uint8), offsets=offsets, sample_id=ids)
     atomic_write_bytes(shard_dir / f"{shard_name(index)}.npz", buffer.getvalue())
     atomic_write_bytes(shard_dir / f"{shard_name(index)}.csv", _rows_to_csv(rows))
 
@@ -153,9 +157,14 @@ def merge(out: Path, inputs: Iterable[Path]) -> int:
 class VoxelDataset:
     """Random access to a dataset: len(ds) and ds[i] -> (bool voxels (N, N, N), manifest row)."""
 
-    def __init__(self, root: str | Path, cache_shards: int = 4) -> None:
+    def __init__(self, root: str | Path) -> None:
         self.root = Path(root)
         self.info = read_info(self.root)
+        if self.info.get("format_version") != FORMAT_VERSION:
+            raise ValueError(
+                f"{self.root}: dataset format {self.info.get('format_version')}, this printability "
+                f"reads format {FORMAT_VERSION}; generate it again"
+            )
         self.resolution = int(self.info["resolution"])
         manifest = self.root / "manifest.csv"
         if manifest.exists():
@@ -166,15 +175,16 @@ class VoxelDataset:
                 r for i in completed_shards(self.root) for r in read_shard_rows(self.root, i)
             ]
         self._position: dict[tuple[int, str], int] = {}
-        self._cache: OrderedDict[int, np.ndarray] = OrderedDict()
-        self._cache_size = cache_shards
+        self._cache: dict[int, tuple[bytes, np.ndarray]] = {}
 
     def __len__(self) -> int:
         return len(self.records)
 
     def __getitem__(self, index: int) -> tuple[np.ndarray, dict]:
         record = self.records[index]
-        packed = self._shard(record["shard"])[self._row_in_shard(record)]
+        blob, offsets = self._shard(record["shard"])
+        row = self._row_in_shard(record)
+        packed = np.frombuffer(zlib.decompress(blob[offsets[row] : offsets[row + 1]]), np.uint8)
         return unpack_voxels(packed, self.resolution), dict(record)
 
     def _row_in_shard(self, record: dict) -> int:
@@ -185,16 +195,12 @@ class VoxelDataset:
                 self._position[(record["shard"], row["sample_id"])] = i
         return self._position[key]
 
-    def _shard(self, index: int) -> np.ndarray:
-        if index in self._cache:
-            self._cache.move_to_end(index)
-            return self._cache[index]
-        with np.load(self.root / "shards" / f"{shard_name(index)}.npz") as data:
-            voxels = data["voxels"]
-        self._cache[index] = voxels
-        if len(self._cache) > self._cache_size:
-            self._cache.popitem(last=False)
-        return voxels
+    def _shard(self, index: int) -> tuple[bytes, np.ndarray]:
+        """A shard's compressed samples, kept in memory (the dataset's size on disk)."""
+        if index not in self._cache:
+            with np.load(self.root / "shards" / f"{shard_name(index)}.npz") as data:
+                self._cache[index] = (data["blob"].tobytes(), data["offsets"])
+        return self._cache[index]
 
 
 def open_dataset(path: str | Path) -> VoxelDataset:

@@ -1,0 +1,1 @@
+"""Evaluation: metrics (and, later, plots, reports and the rule-based baseline)."""

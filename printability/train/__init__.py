@@ -1,0 +1,1 @@
+"""Training: the loop, distributed backends, checkpoints and experiment tracking."""

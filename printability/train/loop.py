@@ -1,0 +1,389 @@
+"""The training loop: reads top to bottom, the same for one process and for a torchrun job.
+
+Per epoch: train on this rank's share of the training split (the 48 cube symmetries as
+augmentation), evaluate on the validation split, all-reduce the sums so every rank sees the
+same exact metrics, keep the best checkpoint by validation F1 and the last one (for --resume),
+stop early when validation F1 stops improving. At the end, the best checkpoint is evaluated on
+the test split and RUN_DIR/metrics.json is written.
+"""
+
+from __future__ import annotations
+
+import json
+import math
+import os
+import time
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch import nn
+from torch.nn.parallel import DistributedDataParallel
+from torch.utils.data import DataLoader, DistributedSampler, Subset
+from tqdm import tqdm
+
+from printability.config import TrainConfig
+from printability.data.store import read_info
+from printability.data.torch_dataset import VoxelTorchDataset
+from printability.evaluate.metrics import scores_from_confusion
+from printability.models import count_parameters, create_model
+from printability.train import distributed
+from printability.train.checkpoint import load_checkpoint, model_kwargs, save_checkpoint
+from printability.train.distributed import DistContext
+from printability.train.tracking import MlflowTracker, NullTracker
+
+
+def train(
+    data: str | Path,
+    out: str | Path,
+    config: TrainConfig,
+    resume: bool = False,
+    track: bool = True,
+    progress: bool = True,
+) -> dict[str, Any]:
+    """Train `config.model` on the dataset in `data`, writing checkpoints and metrics to `out`."""
+    ctx = distributed.setup()
+    try:
+        return _train(Path(data), Path(out), config, resume, track, progress and ctx.is_main, ctx)
+    finally:
+        distributed.teardown(ctx)
+
+
+def _train(
+    data: Path,
+    out: Path,
+    config: TrainConfig,
+    resume: bool,
+    track: bool,
+    progress: bool,
+    ctx: DistContext,
+) -> dict[str, Any]:
+    _share_cpu_threads()
+    torch.manual_seed(config.seed)
+    info = read_info(data)
+    data_info = {
+        "dataset": str(data),
+        "resolution": info["resolution"],
+        "generate_config": info["config"],
+        "thresholds": info["thresholds"],
+    }
+    train_set = VoxelTorchDataset(data, "train", augment=config.augment, seed=config.seed)
+    if config.max_train_samples:
+        train_set.indices = train_set.indices[: config.max_train_samples]
+    val_set = VoxelTorchDataset(train_set.data, "val")
+    test_set = VoxelTorchDataset(train_set.data, "test")
+    for name, split in (("train", train_set), ("val", val_set), ("test", test_set)):
+        if len(split) == 0:
+            raise ValueError(f"{data}: the {name} split is empty; generate more samples")
+    sampler = DistributedSampler(
+        train_set, ctx.world_size, ctx.rank, shuffle=True, seed=config.seed, drop_last=True
+    )
+    loader = _loader(train_set, config, sampler=sampler)
+    val_loader = _loader(_shard(val_set, ctx), config)
+    test_loader = _loader(_shard(test_set, ctx), config)
+
+    model = create_model(config.model, **model_kwargs(config)).to(ctx.device)
+    memory_format = torch.channels_last_3d if config.channels_last else torch.contiguous_format
+    model = model.to(memory_format=memory_format)
+    net = DistributedDataParallel(model) if ctx.distributed else model
+    optimizer = _optimizer(model, config)
+    total_steps = config.epochs * max(1, len(loader))
+    scheduler = torch.optim.lr_scheduler.LambdaLR(
+        optimizer, _warmup_cosine(config, len(loader), total_steps)
+    )
+    loss_fn = nn.BCEWithLogitsLoss()
+    bf16 = _use_bf16(config, ctx.device)
+
+    state = {
+        "epoch": 0,
+        "best_f1": -1.0,
+        "best_epoch": -1,
+        "stale": 0,
+        "history": [],
+        "run_id": None,
+        "train_seconds": 0.0,
+        "train_samples": 0,
+    }
+    last_path, best_path = out / "last.pt", out / "best.pt"
+    if resume and last_path.exists():
+        saved = load_checkpoint(last_path)
+        model.load_state_dict(saved["state_dict"])
+        optimizer.load_state_dict(saved["optimizer"])
+        scheduler.load_state_dict(saved["scheduler"])
+        state.update(saved["loop_state"])
+        torch.set_rng_state(saved["rng_state"])
+    elif ctx.is_main:
+        out.mkdir(parents=True, exist_ok=True)
+    distributed.barrier(ctx)
+
+    tracker = NullTracker()
+    if ctx.is_main and track:
+        tracker = MlflowTracker("printability", out.name, run_id=state["run_id"])
+        state["run_id"] = tracker.run_id
+        if state["epoch"] == 0:
+            tracker.log_params(
+                {
+                    "train": config.to_dict(),
+                    "data": data_info,
+                    "parameters": count_parameters(model),
+                    "world_size": ctx.world_size,
+                    "bf16": bf16,
+                }
+            )
+            (out / "model.txt").write_text(
+                f"{config.model}: {count_parameters(model):,} parameters\n{model}\n"
+            )
+            tracker.log_artifact(out / "model.txt")
+    if ctx.is_main:
+        print(
+            f"rank {ctx.rank}/{ctx.world_size} (local {ctx.local_rank}) on {ctx.device}; "
+            f"{config.model} {count_parameters(model):,} parameters; bf16 {bf16}; "
+            f"train {len(train_set)} / val {len(val_set)} / test {len(test_set)}"
+        )
+
+    status = "FAILED"
+    try:
+        for epoch in range(state["epoch"], config.epochs):
+            train_set.set_epoch(epoch)
+            sampler.set_epoch(epoch)
+            start = time.perf_counter()
+            train_loss, train_acc, seen = _train_epoch(
+                net,
+                loader,
+                optimizer,
+                scheduler,
+                loss_fn,
+                bf16,
+                memory_format,
+                ctx,
+                progress,
+                epoch,
+                config.epochs,
+            )
+            seconds = time.perf_counter() - start
+            state["train_seconds"] += seconds
+            state["train_samples"] += seen
+            val = _evaluate(model, val_loader, loss_fn, bf16, memory_format, ctx)
+            row = {
+                "epoch": epoch + 1,
+                "train_loss": train_loss,
+                "train_accuracy": train_acc,
+                "val_loss": val["loss"],
+                "val_accuracy": val["accuracy"],
+                "val_f1": val["f1"],
+                "samples_per_second": seen / seconds,
+                "lr": optimizer.param_groups[0]["lr"],
+            }
+            state["history"].append(row)
+            state["epoch"] = epoch + 1
+            improved = val["f1"] > state["best_f1"]
+            if improved:
+                state.update(best_f1=val["f1"], best_epoch=epoch + 1, stale=0, best_val=val)
+            else:
+                state["stale"] += 1
+            if ctx.is_main:
+                tracker.log_metrics({k: v for k, v in row.items() if k != "epoch"}, step=epoch + 1)
+                print(
+                    f"epoch {epoch + 1}/{config.epochs}: "
+                    f"train loss {train_loss:.4f} acc {train_acc:.4f} | "
+                    f"val loss {val['loss']:.4f} acc {val['accuracy']:.4f} f1 {val['f1']:.4f} | "
+                    f"{row['samples_per_second']:.0f} samples/s{' *' if improved else ''}"
+                )
+                if improved:
+                    save_checkpoint(best_path, model, config, data_info, epoch=epoch + 1, val=val)
+                save_checkpoint(
+                    last_path,
+                    model,
+                    config,
+                    data_info,
+                    optimizer=optimizer.state_dict(),
+                    scheduler=scheduler.state_dict(),
+                    loop_state=state,
+                    rng_state=torch.get_rng_state(),
+                )
+            distributed.barrier(ctx)
+            if state["stale"] >= config.patience:
+                if ctx.is_main:
+                    print(f"early stop: no better validation F1 for {config.patience} epochs")
+                break
+
+        model.load_state_dict(load_checkpoint(best_path)["state_dict"])
+        test = _evaluate(model, test_loader, loss_fn, bf16, memory_format, ctx)
+        metrics = {
+            "model": config.model,
+            "parameters": count_parameters(model),
+            "test": test,
+            "val": state["best_val"],
+            "best_epoch": state["best_epoch"],
+            "epochs_run": state["epoch"],
+            "train_seconds": round(state["train_seconds"], 2),
+            "samples_per_second": round(
+                state["train_samples"] / max(state["train_seconds"], 1e-9), 1
+            ),
+            "world_size": ctx.world_size,
+            "ranks_in_sync": distributed.same_on_all_ranks(ctx, _checksum(model)),
+            "bf16": bf16,
+        }
+        if ctx.is_main:
+            (out / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
+            (out / "history.json").write_text(json.dumps(state["history"], indent=2) + "\n")
+            _plot_history(state["history"], out / "learning_curves.png")
+            tracker.log_metrics(
+                {f"test_{k}": v for k, v in test.items() if k != "confusion_matrix"}
+            )
+            for name in ("metrics.json", "learning_curves.png", "best.pt"):
+                tracker.log_artifact(out / name)
+            print(
+                f"test: accuracy {test['accuracy']:.4f} f1 {test['f1']:.4f} "
+                f"(best epoch {state['best_epoch']}); "
+                f"{metrics['samples_per_second']} samples/s; wrote {out / 'metrics.json'}"
+            )
+        status = "FINISHED"
+        return metrics
+    finally:
+        tracker.end(status)
+
+
+def _train_epoch(
+    net, loader, optimizer, scheduler, loss_fn, bf16, memory_format, ctx, progress, epoch, epochs
+):
+    """One pass over this rank's share; returns the all-reduced mean loss, accuracy and count."""
+    net.train()
+    loss_sum = correct = seen = 0.0
+    bar = tqdm(
+        loader, desc=f"epoch {epoch + 1}/{epochs}", disable=not progress, leave=False, unit="batch"
+    )
+    start = time.perf_counter()
+    for x, y in bar:
+        x = x.to(ctx.device, memory_format=memory_format, non_blocking=True)
+        y = y.to(ctx.device)
+        with torch.autocast(ctx.device.type, dtype=torch.bfloat16, enabled=bf16):
+            logits = net(x)
+        loss = loss_fn(logits.float(), y)
+        optimizer.zero_grad(set_to_none=True)
+        loss.backward()
+        optimizer.step()
+        scheduler.step()
+        loss_sum += loss.item() * len(y)
+        correct += ((logits.detach().float() > 0) == (y > 0.5)).sum().item()
+        seen += len(y)
+        bar.set_postfix(
+            loss=f"{loss_sum / seen:.4f}",
+            sps=f"{seen * ctx.world_size / (time.perf_counter() - start):.0f}",
+        )
+    loss_sum, correct, seen = distributed.all_reduce_sum(ctx, [loss_sum, correct, seen])
+    return loss_sum / max(seen, 1), correct / max(seen, 1), int(seen)
+
+
+@torch.no_grad()
+def _evaluate(model, loader, loss_fn, bf16, memory_format, ctx) -> dict[str, Any]:
+    """Loss, accuracy, precision, recall, F1 and confusion matrix over every rank's share."""
+    model.eval()
+    loss_sum, tn, fp, fn, tp = 0.0, 0, 0, 0, 0
+    for x, y in loader:
+        x = x.to(ctx.device, memory_format=memory_format)
+        y = y.to(ctx.device)
+        with torch.autocast(ctx.device.type, dtype=torch.bfloat16, enabled=bf16):
+            logits = model(x).float()
+        loss_sum += loss_fn(logits, y).item() * len(y)
+        pred, truth = logits > 0, y > 0.5
+        tn += int((~pred & ~truth).sum())
+        fp += int((pred & ~truth).sum())
+        fn += int((~pred & truth).sum())
+        tp += int((pred & truth).sum())
+    loss_sum, tn, fp, fn, tp = distributed.all_reduce_sum(ctx, [loss_sum, tn, fp, fn, tp])
+    matrix = np.array([[tn, fp], [fn, tp]], dtype=int)
+    scores = scores_from_confusion(matrix)
+    loss = float(loss_sum / max(int(matrix.sum()), 1))
+    return {"loss": loss, **scores, "confusion_matrix": matrix.tolist()}
+
+
+def _checksum(model: nn.Module) -> float:
+    """A number that changes with any weight: to check that DDP kept the ranks identical."""
+    return float(sum(p.detach().double().sum() * (i + 1) for i, p in enumerate(model.parameters())))
+
+
+def _loader(dataset, config: TrainConfig, sampler=None) -> DataLoader:
+    workers = config.num_workers
+    return DataLoader(
+        dataset,
+        batch_size=config.batch_size,
+        sampler=sampler,
+        shuffle=False,
+        num_workers=workers,
+        persistent_workers=workers > 0,
+        drop_last=False,
+    )
+
+
+def _shard(dataset: VoxelTorchDataset, ctx: DistContext):
+    """This rank's disjoint, strided part of an evaluation split (no padding, exact metrics)."""
+    return (
+        Subset(dataset, range(ctx.rank, len(dataset), ctx.world_size))
+        if ctx.distributed
+        else dataset
+    )
+
+
+def _optimizer(model: nn.Module, config: TrainConfig) -> torch.optim.Optimizer:
+    params, lr, wd = model.parameters(), config.lr, config.weight_decay
+    if config.optimizer == "adam":
+        return torch.optim.Adam(params, lr=lr, betas=(config.momentum, 0.999), weight_decay=wd)
+    if config.optimizer == "adamw":
+        return torch.optim.AdamW(params, lr=lr, betas=(config.momentum, 0.999), weight_decay=wd)
+    if config.optimizer == "sgd":
+        return torch.optim.SGD(
+            params, lr=lr, momentum=config.momentum, nesterov=True, weight_decay=wd
+        )
+    return torch.optim.Adadelta(params, lr=lr, weight_decay=wd)
+
+
+def _warmup_cosine(config: TrainConfig, steps_per_epoch: int, total_steps: int):
+    """LR factor per step: linear warm-up over warmup_epochs, then cosine decay to zero."""
+    warmup = max(1, round(config.warmup_epochs * steps_per_epoch))
+
+    def factor(step: int) -> float:
+        if step < warmup:
+            return (step + 1) / warmup
+        progress = (step - warmup) / max(1, total_steps - warmup)
+        return 0.5 * (1 + math.cos(math.pi * min(progress, 1.0)))
+
+    return factor
+
+
+def _use_bf16(config: TrainConfig, device: torch.device) -> bool:
+    """bf16 autocast where the hardware runs it natively (AMX/AVX-512 bf16 CPUs, Ampere+ GPUs)."""
+    if config.precision != "auto":
+        return config.precision == "bf16"
+    if device.type == "cuda":
+        return torch.cuda.is_bf16_supported()
+    return bool(getattr(torch.cpu, "_is_avx512_bf16_supported", lambda: False)())
+
+
+def _share_cpu_threads() -> None:
+    """Split the CPU cores between the ranks on one machine instead of oversubscribing them."""
+    local_world = int(os.environ.get("LOCAL_WORLD_SIZE", "1"))
+    if local_world > 1 and not torch.cuda.is_available():
+        torch.set_num_threads(max(1, (os.cpu_count() or 1) // local_world))
+
+
+def _plot_history(history: list[dict], path: Path) -> None:
+    """Loss and accuracy/F1 per epoch, for train and validation."""
+    from matplotlib.figure import Figure
+
+    epochs = [h["epoch"] for h in history]
+    fig = Figure(figsize=(10, 4))
+    ax1, ax2 = fig.add_subplot(1, 2, 1), fig.add_subplot(1, 2, 2)
+    ax1.plot(epochs, [h["train_loss"] for h in history], "o-", label="train")
+    ax1.plot(epochs, [h["val_loss"] for h in history], "o-", label="validation")
+    ax1.set(title="loss (BCE)", xlabel="epoch")
+    ax2.plot(epochs, [h["train_accuracy"] for h in history], "o-", label="train accuracy")
+    ax2.plot(epochs, [h["val_accuracy"] for h in history], "o-", label="validation accuracy")
+    ax2.plot(epochs, [h["val_f1"] for h in history], "s--", label="validation F1")
+    ax2.set(title="accuracy and F1", xlabel="epoch", ylim=(0, 1.02))
+    for ax in (ax1, ax2):
+        ax.grid(alpha=0.3)
+        ax.legend()
+    fig.tight_layout()
+    fig.savefig(path, dpi=100)

@@ -1,0 +1,140 @@
+"""Training end to end on a tiny dataset: loss goes down, checkpoints load safely, resume,
+and a two-process torchrun job on CPU."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+import torch
+
+from printability.config import GenerateConfig, TrainConfig, VoxelConfig
+from printability.data.generate import generate
+from printability.train.checkpoint import load_checkpoint, model_from_checkpoint
+from printability.train.loop import train
+
+QUICK = dict(
+    epochs=3, batch_size=8, lr=3e-3, precision="fp32", num_workers=0, width=0.5, warmup_epochs=0.2
+)
+
+
+@pytest.fixture(scope="module")
+def data(tmp_path_factory) -> Path:
+    out = tmp_path_factory.mktemp("train") / "data"
+    generate(
+        GenerateConfig(count=160, seed=11, voxel=VoxelConfig(resolution=40)),
+        out,
+        workers=2,
+        progress=False,
+    )
+    return out
+
+
+@pytest.fixture(scope="module")
+def run(data, tmp_path_factory) -> tuple[Path, dict]:
+    out = tmp_path_factory.mktemp("run") / "r"
+    metrics = train(data, out, TrainConfig(**QUICK), track=False, progress=False)
+    return out, metrics
+
+
+def test_training_lowers_the_loss_and_writes_metrics(run):
+    out, metrics = run
+    history = json.loads((out / "history.json").read_text())
+    assert len(history) == 3
+    assert history[-1]["train_loss"] < history[0]["train_loss"]
+    saved = json.loads((out / "metrics.json").read_text())
+    for key in ("accuracy", "f1", "confusion_matrix"):
+        assert key in saved["test"]
+    assert (
+        saved["val"]["accuracy"] >= 0
+        and saved["train_seconds"] > 0
+        and saved["samples_per_second"] > 0
+    )
+    (tn, fp), (fn, tp) = saved["test"]["confusion_matrix"]
+    assert saved["test"]["accuracy"] == pytest.approx((tn + tp) / (tn + fp + fn + tp))
+    assert (out / "learning_curves.png").stat().st_size > 0
+
+
+def test_checkpoint_round_trip_with_weights_only(run, data):
+    out, _ = run
+    payload = torch.load(out / "best.pt", weights_only=True)  # must not need pickle
+    assert payload["model"] == "fastnet" and payload["train_config"]["width"] == 0.5
+    assert payload["data"]["resolution"] == 40
+    assert payload["data"]["generate_config"]["voxel"]["resolution"] == 40
+    model = model_from_checkpoint(load_checkpoint(out / "best.pt"))
+    x = torch.zeros(2, 1, 40, 40, 40)
+    x[:, :, 10:30, 10:30, 10:30] = 1
+    with torch.no_grad():
+        assert model(x).shape == (2,)
+
+
+class Unsafe:
+    """Any class: unpickling it could run code, so weights_only must refuse it."""
+
+
+def test_bad_checkpoint_is_a_clear_error(tmp_path):
+    path = tmp_path / "evil.pt"
+    torch.save({"format": "printability-checkpoint-1", "x": Unsafe()}, path)
+    with pytest.raises(ValueError, match="not a readable checkpoint"):
+        load_checkpoint(path)
+
+
+def test_resume_after_a_stop_ends_like_an_uninterrupted_run(data, run, tmp_path):
+    out = tmp_path / "resumed"
+    with pytest.raises(KeyboardInterrupt):  # stop after the first epoch, as a kill would
+        _train_until(data, out, stop_after_epochs=1)
+    assert load_checkpoint(out / "last.pt")["loop_state"]["epoch"] == 1
+    metrics = train(data, out, TrainConfig(**QUICK), resume=True, track=False, progress=False)
+    assert metrics["epochs_run"] == 3
+    full, _ = run
+    resumed = load_checkpoint(out / "last.pt")["state_dict"]
+    uninterrupted = load_checkpoint(full / "last.pt")["state_dict"]
+    assert all(
+        torch.allclose(resumed[k].float(), uninterrupted[k].float(), atol=1e-5) for k in resumed
+    )
+
+
+def _train_until(data: Path, out: Path, stop_after_epochs: int) -> None:
+    """Run train() and interrupt it when last.pt reports `stop_after_epochs` epochs."""
+    import printability.train.loop as loop
+
+    original = loop.save_checkpoint
+
+    def save_then_maybe_stop(path, *args, **kwargs):
+        original(path, *args, **kwargs)
+        if path.name == "last.pt" and kwargs["loop_state"]["epoch"] >= stop_after_epochs:
+            raise KeyboardInterrupt
+
+    loop.save_checkpoint = save_then_maybe_stop
+    try:
+        train(data, out, TrainConfig(**QUICK), track=False, progress=False)
+    finally:
+        loop.save_checkpoint = original
+
+
+def test_two_process_torchrun_keeps_ranks_identical_and_logs_one_run(data, tmp_path):
+    out = tmp_path / "ddp"
+    env = {
+        **os.environ,
+        "MLFLOW_TRACKING_URI": f"sqlite:///{tmp_path / 'mlflow.db'}",
+        "OMP_NUM_THREADS": "1",
+    }
+    cmd = [sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2",
+           "-m", "printability", "train", "--data", str(data), "--out", str(out), "--epochs", "2",
+           "--batch-size", "8", "--width", "0.5", "--precision", "fp32", "--workers", "0",
+           "--no-progress"]  # fmt: skip
+    result = subprocess.run(cmd, env=env, capture_output=True, text=True, timeout=600, cwd=tmp_path)
+    assert result.returncode == 0, result.stderr[-2000:]
+    metrics = json.loads((out / "metrics.json").read_text())
+    assert metrics["world_size"] == 2 and metrics["ranks_in_sync"] is True
+    assert "rank 0/2" in result.stdout
+    import mlflow
+
+    mlflow.set_tracking_uri(env["MLFLOW_TRACKING_URI"])
+    runs = mlflow.search_runs(experiment_names=["printability"])
+    assert len(runs) == 1
+    assert "metrics.val_f1" in runs.columns and runs["metrics.val_f1"].notna().all()
