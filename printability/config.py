@@ -162,7 +162,7 @@ class TrainConfig:
     dropout: float | None = None  # None: the model's own default
     epochs: int = 12
     batch_size: int = 16
-    lr: float = 3e-3
+    lr: float = 1e-3
     optimizer: str = "adamw"
     momentum: float = 0.9  # SGD momentum (Adam's beta1)
     weight_decay: float = 1e-4
