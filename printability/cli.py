@@ -221,11 +221,11 @@ def _counts_table(counts: dict) -> str:
 
 
 def _cmd_stats(args: argparse.Namespace) -> int:
-    from printability.data.generate import _dataset_counts
+    from printability.data.generate import dataset_counts
     from printability.data.store import missing_shards, read_info
 
     info = read_info(args.path)
-    counts = _dataset_counts(args.path)
+    counts = dataset_counts(args.path)
     counts["missing_shards"] = len(missing_shards(args.path))
     counts["resolution"] = info["resolution"]
     counts["thresholds"] = info["thresholds"]

@@ -267,7 +267,7 @@ def generate(
     if not store.missing_shards(out):
         store.write_manifest(out)
         summary["manifest"] = str(out / "manifest.csv")
-    summary.update(_dataset_counts(out))
+    summary.update(dataset_counts(out))
     store.atomic_write_json(
         out / f"summary-{shard_i}-of-{shard_n}.json" if shard_n > 1 else out / "summary.json",
         summary,
@@ -377,7 +377,7 @@ def _outcomes(
         yield pool.imap(_work, indices, chunksize=1)
 
 
-def _dataset_counts(out: Path) -> dict:
+def dataset_counts(out: Path) -> dict:
     """Samples per class and split over every shard now on disk."""
     rows = [r for i in store.completed_shards(out) for r in store.read_shard_rows(out, i)]
     by_class = Counter(r["defect"] for r in rows)

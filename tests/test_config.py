@@ -1,0 +1,42 @@
+"""Configs: presets scale with the grid, and configs survive a trip through JSON."""
+
+from __future__ import annotations
+
+import json
+
+import pytest
+
+from printability.config import GenerateConfig, TrainConfig, VoxelConfig, get_preset
+
+
+def test_seed_preset_at_its_own_grid_and_scaled():
+    seed = get_preset("seed2021")
+    at64, at128, at32 = (seed.at_resolution(n) for n in (64, 128, 32))
+    assert (at64.r_p, at64.r_np, at64.b_p, at64.b_np) == (6, 3, 4, 2)
+    assert (at128.r_p, at128.r_np, at128.b_p, at128.b_np) == (12, 6, 8, 4)
+    # coarse grids keep the classes apart: floors instead of 1-voxel thresholds
+    assert at32.r_np == 1.5 and at32.b_np == 1.5 and at32.r_p >= at32.r_np + 1.5
+    assert at32.b_p >= at32.b_np + 1
+
+
+def test_generate_config_round_trips_through_json():
+    config = GenerateConfig(count=12, seed=3, max_holes=2, voxel=VoxelConfig(48, pitch_mm=1.5))
+    again = GenerateConfig.from_dict(json.loads(json.dumps(config.to_dict())))
+    assert again == config
+    with pytest.raises(ValueError, match="unknown config keys"):
+        GenerateConfig.from_dict({**config.to_dict(), "colour": "red"})
+
+
+def test_train_config_round_trips_and_rejects_bad_values():
+    config = TrainConfig(model="resnet_small", epochs=3, optimizer="sgd")
+    assert TrainConfig.from_dict(config.to_dict()) == config
+    with pytest.raises(ValueError, match="optimizer"):
+        TrainConfig(optimizer="rmsprop")
+    with pytest.raises(ValueError, match="unknown training config keys"):
+        TrainConfig.from_dict({"modle": "fastnet"})
+
+
+@pytest.mark.parametrize("bad", [dict(resolution=8), dict(resolution=300), dict(pitch_mm=0.0)])
+def test_voxel_config_rejects_bad_values(bad):
+    with pytest.raises(ValueError):
+        VoxelConfig(**bad)
