@@ -15,11 +15,13 @@ import torch
 from printability.models import create_model
 
 
-def samples_per_second(name: str, n: int, batch: int, steps: int, fast: bool) -> float:
+def samples_per_second(
+    name: str, n: int, batch: int, steps: int, fast: bool, width: float = 1.0
+) -> float:
     """Timed training steps after two warm-up steps."""
     torch.manual_seed(0)
     memory = torch.channels_last_3d if fast else torch.contiguous_format
-    model = create_model(name).to(memory_format=memory).train()
+    model = create_model(name, width=width).to(memory_format=memory).train()
     optimizer = torch.optim.AdamW(model.parameters(), lr=1e-3)
     x = (torch.rand(batch, 1, n, n, n) > 0.5).float().to(memory_format=memory)
     y = (torch.rand(batch) > 0.5).float()
@@ -41,12 +43,18 @@ def main() -> None:
     parser.add_argument("--resolution", type=int, default=64)
     parser.add_argument("--batch-size", type=int, default=16)
     parser.add_argument("--steps", type=int, default=6)
+    parser.add_argument("--width", type=float, default=1.0, help="channel width multiplier")
     args = parser.parse_args()
     for name in args.models:
-        base = samples_per_second(name, args.resolution, args.batch_size, args.steps, fast=False)
-        fast = samples_per_second(name, args.resolution, args.batch_size, args.steps, fast=True)
+        base = samples_per_second(
+            name, args.resolution, args.batch_size, args.steps, False, args.width
+        )
+        fast = samples_per_second(
+            name, args.resolution, args.batch_size, args.steps, True, args.width
+        )
         print(
-            f"{name:<14} {args.resolution}^3 batch {args.batch_size}: fp32 {base:6.1f} samples/s, "
+            f"{name} width {args.width:g} {args.resolution}^3 batch {args.batch_size}: "
+            f"fp32 {base:6.1f} samples/s, "
             f"bf16 + channels_last {fast:6.1f} samples/s ({fast / base:.2f}x)"
         )
 
