@@ -17,6 +17,7 @@ import json
 import os
 import shutil
 import zlib
+from collections import Counter
 from collections.abc import Iterable
 from pathlib import Path
 from typing import Any
@@ -174,7 +175,8 @@ class VoxelDataset:
             self.records = [
                 r for i in completed_shards(self.root) for r in read_shard_rows(self.root, i)
             ]
-        self._position: dict[tuple[int, str], int] = {}
+        # rows are in shard order, as in the shard files: a sample's row there is its rank here
+        self._row_in_shard = _positions_within_shards([r["shard"] for r in self.records])
         self._cache: dict[int, tuple[bytes, np.ndarray]] = {}
 
     def __len__(self) -> int:
@@ -183,17 +185,9 @@ class VoxelDataset:
     def __getitem__(self, index: int) -> tuple[np.ndarray, dict]:
         record = self.records[index]
         blob, offsets = self._shard(record["shard"])
-        row = self._row_in_shard(record)
+        row = self._row_in_shard[index]
         packed = np.frombuffer(zlib.decompress(blob[offsets[row] : offsets[row + 1]]), np.uint8)
         return unpack_voxels(packed, self.resolution), dict(record)
-
-    def _row_in_shard(self, record: dict) -> int:
-        key = (record["shard"], record["sample_id"])
-        if key not in self._position:
-            shard_rows = read_shard_rows(self.root, record["shard"])
-            for i, row in enumerate(shard_rows):
-                self._position[(record["shard"], row["sample_id"])] = i
-        return self._position[key]
 
     def _shard(self, index: int) -> tuple[bytes, np.ndarray]:
         """A shard's compressed samples, kept in memory (the dataset's size on disk)."""
@@ -201,6 +195,15 @@ class VoxelDataset:
             with np.load(self.root / "shards" / f"{shard_name(index)}.npz") as data:
                 self._cache[index] = (data["blob"].tobytes(), data["offsets"])
         return self._cache[index]
+
+
+def _positions_within_shards(shards: list[int]) -> list[int]:
+    """For rows listed shard by shard, each row's index inside its own shard."""
+    positions, seen = [], Counter()
+    for shard in shards:
+        positions.append(seen[shard])
+        seen[shard] += 1
+    return positions
 
 
 def open_dataset(path: str | Path) -> VoxelDataset:
