@@ -208,6 +208,8 @@ def _train(
                     print(f"early stop: no better validation F1 for {config.patience} epochs")
                 break
 
+        # Compare the trained weights across ranks before every rank loads rank 0's best.
+        in_sync = distributed.same_on_all_ranks(ctx, _checksum(model))
         model.load_state_dict(load_checkpoint(best_path)["state_dict"])
         test = _evaluate(model, test_loader, loss_fn, bf16, memory_format, ctx)
         metrics = {
@@ -222,7 +224,7 @@ def _train(
                 state["train_samples"] / max(state["train_seconds"], 1e-9), 1
             ),
             "world_size": ctx.world_size,
-            "ranks_in_sync": distributed.same_on_all_ranks(ctx, _checksum(model)),
+            "ranks_in_sync": in_sync,
             "bf16": bf16,
         }
         if ctx.is_main:
