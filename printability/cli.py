@@ -11,6 +11,7 @@ from pathlib import Path
 
 from printability.config import (
     DEFECT_CLASSES,
+    DIST_BACKENDS,
     OPTIMIZERS,
     PRESETS,
     UNITS_TO_MM,
@@ -106,7 +107,7 @@ def _parser() -> argparse.ArgumentParser:
     merge.set_defaults(func=_cmd_merge)
 
     tr = sub.add_parser(
-        "train", help="train a 3D CNN on a dataset (torchrun for several processes)"
+        "train", help="train a 3D CNN on a dataset (torchrun or horovodrun for several processes)"
     )
     tr.add_argument("--data", required=True, type=Path, help="dataset directory")
     tr.add_argument("--out", required=True, type=Path, help="run directory (checkpoints, metrics)")
@@ -125,6 +126,13 @@ def _parser() -> argparse.ArgumentParser:
     tr.add_argument("--resume", action="store_true", help="continue from RUN_DIR/last.pt")
     tr.add_argument("--no-mlflow", action="store_true", help="do not track the run in MLflow")
     tr.add_argument("--no-progress", action="store_true")
+    tr.add_argument(
+        "--dist",
+        default="auto",
+        choices=DIST_BACKENDS,
+        help="data-parallel engine: auto (torchrun's if started by torchrun, else one process), "
+        "torch, or horovod (under horovodrun; see docs/horovod.md)",
+    )
     tr.set_defaults(func=_cmd_train)
 
     models = sub.add_parser("models", help="list the networks with parameter counts")
@@ -335,7 +343,15 @@ def _cmd_train(args: argparse.Namespace) -> int:
     config = train_config_from_args(args)
     if config.model not in MODELS:
         raise ValueError(f"unknown model {config.model!r}; choose from {', '.join(MODELS)}")
-    train(args.data, args.out, config, args.resume, not args.no_mlflow, not args.no_progress)
+    train(
+        args.data,
+        args.out,
+        config,
+        args.resume,
+        not args.no_mlflow,
+        not args.no_progress,
+        dist=args.dist,
+    )
     return EXIT_OK
 
 

@@ -152,6 +152,9 @@ class GenerateConfig:
 
 OPTIMIZERS = ("adam", "adamw", "sgd", "adadelta")
 
+DIST_BACKENDS = ("auto", "torch", "horovod")
+"""`printability train --dist`: auto = torch.distributed under torchrun, else one process."""
+
 
 @dataclass(frozen=True)
 class TrainConfig:

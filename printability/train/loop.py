@@ -1,4 +1,4 @@
-"""The training loop: reads top to bottom, the same for one process and for a torchrun job.
+"""The training loop: reads top to bottom, the same for one process, torchrun or Horovod.
 
 Per epoch: train on this rank's share of the training split (the 48 cube symmetries as
 augmentation), evaluate on the validation split, all-reduce the sums so every rank sees the
@@ -19,7 +19,6 @@ from typing import Any
 import numpy as np
 import torch
 from torch import nn
-from torch.nn.parallel import DistributedDataParallel
 from torch.utils.data import DataLoader, DistributedSampler, Subset
 from tqdm import tqdm
 
@@ -41,9 +40,14 @@ def train(
     resume: bool = False,
     track: bool = True,
     progress: bool = True,
+    dist: str = "auto",
 ) -> dict[str, Any]:
-    """Train `config.model` on the dataset in `data`, writing checkpoints and metrics to `out`."""
-    ctx = distributed.setup()
+    """Train `config.model` on the dataset in `data`, writing checkpoints and metrics to `out`.
+
+    `dist` picks the data-parallel engine: "auto" (torchrun's if its environment is set, else
+    one process), "torch" or "horovod" (see printability.train.distributed).
+    """
+    ctx = distributed.setup(dist)
     try:
         return _train(Path(data), Path(out), config, resume, track, progress and ctx.is_main, ctx)
     finally:
@@ -59,7 +63,7 @@ def _train(
     progress: bool,
     ctx: DistContext,
 ) -> dict[str, Any]:
-    _share_cpu_threads()
+    _share_cpu_threads(ctx)
     torch.manual_seed(config.seed)
     info = read_info(data)
     data_info = {
@@ -86,8 +90,8 @@ def _train(
     model = create_model(config.model, **model_kwargs(config)).to(ctx.device)
     memory_format = torch.channels_last_3d if config.channels_last else torch.contiguous_format
     model = model.to(memory_format=memory_format)
-    net = DistributedDataParallel(model) if ctx.distributed else model
-    optimizer = _optimizer(model, config)
+    net = distributed.wrap_model(ctx, model)
+    optimizer = distributed.wrap_optimizer(ctx, _optimizer(model, config), model)
     total_steps = config.epochs * max(1, len(loader))
     scheduler = torch.optim.lr_scheduler.LambdaLR(
         optimizer, _warmup_cosine(config, len(loader), total_steps)
@@ -115,6 +119,7 @@ def _train(
         torch.set_rng_state(saved["rng_state"])
     elif ctx.is_main:
         out.mkdir(parents=True, exist_ok=True)
+    distributed.broadcast_state(ctx, model, optimizer)
     distributed.barrier(ctx)
 
     tracker = NullTracker()
@@ -137,8 +142,8 @@ def _train(
             tracker.log_artifact(out / "model.txt")
     if ctx.is_main:
         print(
-            f"rank {ctx.rank}/{ctx.world_size} (local {ctx.local_rank}) on {ctx.device}; "
-            f"{config.model} {count_parameters(model):,} parameters; bf16 {bf16}; "
+            f"{ctx.backend} rank {ctx.rank}/{ctx.world_size} (local {ctx.local_rank}) "
+            f"on {ctx.device}; {config.model} {count_parameters(model):,} parameters; bf16 {bf16}; "
             f"train {len(train_set)} / val {len(val_set)} / test {len(test_set)}"
         )
 
@@ -164,6 +169,7 @@ def _train(
             seconds = time.perf_counter() - start
             state["train_seconds"] += seconds
             state["train_samples"] += seen
+            distributed.sync_buffers(ctx, model)
             val = _evaluate(model, val_loader, loss_fn, bf16, memory_format, ctx)
             row = {
                 "epoch": epoch + 1,
@@ -224,6 +230,7 @@ def _train(
                 state["train_samples"] / max(state["train_seconds"], 1e-9), 1
             ),
             "world_size": ctx.world_size,
+            "dist": ctx.backend,
             "ranks_in_sync": in_sync,
             "bf16": bf16,
         }
@@ -263,7 +270,7 @@ def _train_epoch(
         with torch.autocast(ctx.device.type, dtype=torch.bfloat16, enabled=bf16):
             logits = net(x)
         loss = loss_fn(logits.float(), y)
-        optimizer.zero_grad(set_to_none=True)
+        optimizer.zero_grad()  # sets to None; Horovod's optimizer takes no arguments here
         loss.backward()
         optimizer.step()
         scheduler.step()
@@ -363,9 +370,9 @@ def _use_bf16(config: TrainConfig, device: torch.device) -> bool:
     return bool(getattr(torch.cpu, "_is_avx512_bf16_supported", lambda: False)())
 
 
-def _share_cpu_threads() -> None:
+def _share_cpu_threads(ctx: DistContext) -> None:
     """Split the CPU cores between the ranks on one machine instead of oversubscribing them."""
-    local_world = int(os.environ.get("LOCAL_WORLD_SIZE", "1"))
+    local_world = ctx.local_world_size
     if local_world > 1 and not torch.cuda.is_available():
         torch.set_num_threads(max(1, (os.cpu_count() or 1) // local_world))
 
