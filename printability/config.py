@@ -164,8 +164,8 @@ class TrainConfig:
     width: float = 1.0
     dropout: float | None = None  # None: the model's own default
     epochs: int = 12
-    batch_size: int = 16
-    lr: float = 1e-3
+    batch_size: int = 32
+    lr: float = 2e-3
     optimizer: str = "adamw"
     momentum: float = 0.9  # SGD momentum (Adam's beta1)
     weight_decay: float = 1e-4

@@ -68,3 +68,14 @@ def test_models_command_lists_every_model(capsys):
     assert main(["models"]) == 0
     out = capsys.readouterr().out
     assert all(name in out for name in MODELS)
+
+
+def test_default_model_stem_runs_in_fp32_under_bf16_autocast():
+    # oneDNN's single-input-channel conv is faster (and exact) in fp32; the rest runs in bf16
+    model = create_model("fastnet").eval()
+    x = (torch.rand(2, 1, 16, 16, 16) > 0.5).float()
+    with torch.no_grad(), torch.autocast("cpu", dtype=torch.bfloat16):
+        stem_out = model.features[0](x)
+        body_out = model.features[1](stem_out)
+    assert stem_out.dtype == torch.float32 and stem_out.shape == (2, 4, 8, 8, 8)
+    assert body_out.dtype == torch.bfloat16

@@ -23,7 +23,7 @@ class ModelSpec:
 
 
 MODELS: dict[str, ModelSpec] = {
-    "fastnet": ModelSpec(FastNet, "default: four stride-2 stages, mean+max pool (fast on CPUs)"),
+    "fastnet": ModelSpec(FastNet, "default: full-resolution stem, max-pooled stages (for CPUs)"),
     "vanilla3dcnn": ModelSpec(Vanilla3DCNN, "the 2021 Vanilla3DCNN_large", 1_830_000),
     "resnet_small": ModelSpec(ResNetSmall, "the 2021 ResNet_small", 8_300_000),
     "inception_v1": ModelSpec(
