@@ -15,14 +15,17 @@ $(STAMP): pyproject.toml constraints.txt
 
 venv: $(STAMP)
 
-# Generate a small default dataset from the built-in procedural parts and render samples.
+# Generate a small default dataset from the built-in procedural parts, render samples, and train
+# the default model on it for a few minutes (prints its test accuracy).
 demo: $(STAMP)
-	$(BIN)/printability generate --out $(DEMO)/data --count 400 --resume
+	$(BIN)/printability generate --out $(DEMO)/data --count 1000 --resume
 	$(BIN)/printability stats $(DEMO)/data
 	$(BIN)/printability show $(DEMO)/data --per-class 3 --out $(DEMO)/samples.png
 	for c in no_defect printable_hole small_hole thin_wall; do \
 	  $(BIN)/printability show $(DEMO)/data --defect $$c --out $(DEMO)/$$c.png || exit 1; done
-	@echo "demo pictures are in $(DEMO)/"
+	$(BIN)/printability train --data $(DEMO)/data --out $(DEMO)/run --epochs 8 --resume
+	@echo "demo pictures are in $(DEMO)/, the trained model and its metrics in $(DEMO)/run/"
+	@echo "browse the tracked run: $(BIN)/mlflow ui --backend-store-uri sqlite:///mlflow.db --host 127.0.0.1"
 
 test: $(STAMP)
 	$(BIN)/ruff check .
@@ -35,6 +38,8 @@ lint: $(STAMP)
 bench: $(STAMP)
 	$(BIN)/python bench/voxelize.py
 	$(BIN)/python bench/generate.py
+	$(BIN)/python bench/train_speed.py --models fastnet vanilla3dcnn
+	$(BIN)/python bench/train.py
 
 clean:
 	rm -rf $(VENV) out .pytest_cache .ruff_cache
