@@ -248,6 +248,9 @@ def _train(
                 f"(best epoch {state['best_epoch']}); "
                 f"{metrics['samples_per_second']} samples/s; wrote {out / 'metrics.json'}"
             )
+        # every rank arrives before any leaves the process group: a gloo peer that closes its
+        # connections while the other still writes can abort that other process
+        distributed.barrier(ctx)
         status = "FINISHED"
         return metrics
     finally:
