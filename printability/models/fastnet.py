@@ -35,7 +35,7 @@ class FastNet(nn.Module):
 
     The max in the global pool keeps one small defect from being averaged away over the part."""
 
-    def __init__(self, width: float = 1.0, dropout: float = 0.1) -> None:
+    def __init__(self, width: float = 1.0, dropout: float = 0.3) -> None:
         super().__init__()
         c = [max(4, round(w * width)) for w in (4, 16, 32, 64, 128)]
         self.features = nn.Sequential(
