@@ -17,7 +17,7 @@ import argparse
 import json
 from pathlib import Path
 
-from printability.config import GenerateConfig, TrainConfig
+from printability.config import GenerateConfig, TrainConfig, VoxelConfig
 from printability.data.generate import generate
 from printability.models import MODELS
 from printability.train.loop import train
@@ -26,8 +26,7 @@ from printability.train.loop import train
 def ensure_dataset(path: Path, count: int, resolution: int) -> None:
     """Generate the default procedural dataset once; later runs reuse it."""
     if not (path / "manifest.csv").exists():
-        config = GenerateConfig(count=count)
-        config.voxel.resolution = resolution
+        config = GenerateConfig(count=count, voxel=VoxelConfig(resolution=resolution))
         generate(config, path, workers=2, resume=True)
 
 
