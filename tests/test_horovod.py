@@ -120,8 +120,8 @@ def no_launcher_env(monkeypatch):
 def test_auto_is_one_process_without_a_launcher(no_launcher_env):
     ctx = distributed.setup("auto")
     assert (ctx.backend, ctx.rank, ctx.world_size, ctx.distributed) == ("single", 0, 1, False)
-    assert distributed.all_reduce_sum(ctx, [1.0, 2.0]) == [1.0, 2.0]
-    assert distributed.same_on_all_ranks(ctx, 3.5)
+    assert ctx.all_reduce_sum([1.0, 2.0]) == [1.0, 2.0]
+    assert ctx.same_on_all_ranks(3.5)
 
 
 def test_auto_under_torchrun_uses_torch(no_launcher_env):
@@ -131,7 +131,7 @@ def test_auto_under_torchrun_uses_torch(no_launcher_env):
         ctx = distributed.setup(choice)
         assert ctx.backend == "torch" and not ctx.distributed
         model = torch.nn.Linear(2, 1)
-        assert distributed.wrap_model(ctx, model) is model
+        assert ctx.wrap_model(model) is model
 
 
 @pytest.mark.parametrize(
@@ -166,11 +166,11 @@ def test_horovod_setup_takes_rank_and_size_from_hvd(monkeypatch):
     assert isinstance(ctx, HorovodContext) and fake.calls == [("init",)]
     assert (ctx.rank, ctx.world_size, ctx.local_rank, ctx.local_world_size) == (3, 4, 3, 4)
     assert not ctx.is_main and ctx.distributed
-    assert distributed.all_reduce_sum(ctx, [1.0, 2.5]) == [4.0, 10.0]
-    assert distributed.same_on_all_ranks(ctx, 2.0)
+    assert ctx.all_reduce_sum([1.0, 2.5]) == [4.0, 10.0]
+    assert ctx.same_on_all_ranks(2.0)
     model = torch.nn.Linear(2, 1)
-    assert distributed.wrap_model(ctx, model) is model  # Horovod works through the optimizer
-    distributed.teardown(ctx)
+    assert ctx.wrap_model(model) is model  # Horovod works through the optimizer
+    ctx.close()
     assert fake.calls[-1] == ("shutdown",)
 
 

@@ -6,7 +6,7 @@ Three kinds, chosen by `setup(dist)`:
   WORLD_SIZE is set): DistributedDataParallel, NCCL on GPUs and gloo on CPUs;
 - Horovod (`--dist horovod`, under horovodrun): see `horovod_backend`, imported only then.
 
-The loop calls the module-level functions below; each context class answers them its own way.
+The loop calls the context's methods; each context class answers them its own way.
 """
 
 from __future__ import annotations
@@ -60,6 +60,15 @@ class DistContext:
     def reduce(self, values: list[float], op: str) -> list[float]:
         """`op` ("sum" or "max") of a few numbers over all ranks, as float64."""
         return values
+
+    def all_reduce_sum(self, values: list[float]) -> list[float]:
+        """Sum a few numbers over all ranks (counts and loss sums, so means come out exact)."""
+        return self.reduce(values, "sum")
+
+    def same_on_all_ranks(self, value: float) -> bool:
+        """True if every rank holds the same `value` (e.g. a weight checksum)."""
+        high, neg_low = self.reduce([value, -value], "max")  # max of v and -v: equal iff all agree
+        return high == -neg_low
 
     def barrier(self) -> None:
         """Wait for every rank."""
@@ -126,44 +135,3 @@ def _setup_torch() -> TorchContext:
         dist.init_process_group("nccl" if device.type == "cuda" else "gloo")
     rank = dist.get_rank() if world > 1 else 0
     return TorchContext(rank, world, local_rank, device, local_world)
-
-
-def teardown(ctx: DistContext) -> None:
-    """Leave the process group (or Horovod)."""
-    ctx.close()
-
-
-def wrap_model(ctx: DistContext, model: nn.Module) -> nn.Module:
-    """DDP under torchrun; the model itself otherwise (Horovod works through the optimizer)."""
-    return ctx.wrap_model(model)
-
-
-def wrap_optimizer(ctx: DistContext, optimizer: torch.optim.Optimizer, model: nn.Module):
-    """Horovod's DistributedOptimizer under Horovod; the optimizer itself otherwise."""
-    return ctx.wrap_optimizer(optimizer, model)
-
-
-def broadcast_state(ctx: DistContext, model: nn.Module, optimizer) -> None:
-    """Horovod: rank 0's weights and optimizer state to all (DDP did it when it was built)."""
-    ctx.broadcast_state(model, optimizer)
-
-
-def sync_buffers(ctx: DistContext, model: nn.Module) -> None:
-    """Horovod: rank 0's batch-norm statistics to all (DDP does it at every forward)."""
-    ctx.sync_buffers(model)
-
-
-def all_reduce_sum(ctx: DistContext, values: list[float]) -> list[float]:
-    """Sum a few numbers over all ranks (counts and loss sums, so means come out exact)."""
-    return ctx.reduce(values, "sum")
-
-
-def barrier(ctx: DistContext) -> None:
-    """Wait for every rank."""
-    ctx.barrier()
-
-
-def same_on_all_ranks(ctx: DistContext, value: float) -> bool:
-    """True if every rank holds the same `value` (e.g. a weight checksum)."""
-    high, neg_low = ctx.reduce([value, -value], "max")  # max of v and of -v: equal iff all agree
-    return high == -neg_low

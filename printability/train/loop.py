@@ -51,7 +51,7 @@ def train(
     try:
         return _train(Path(data), Path(out), config, resume, track, progress and ctx.is_main, ctx)
     finally:
-        distributed.teardown(ctx)
+        ctx.close()
 
 
 def _train(
@@ -90,8 +90,8 @@ def _train(
     model = create_model(config.model, **model_kwargs(config)).to(ctx.device)
     memory_format = torch.channels_last_3d if config.channels_last else torch.contiguous_format
     model = model.to(memory_format=memory_format)
-    net = distributed.wrap_model(ctx, model)
-    optimizer = distributed.wrap_optimizer(ctx, _optimizer(model, config), model)
+    net = ctx.wrap_model(model)
+    optimizer = ctx.wrap_optimizer(_optimizer(model, config), model)
     total_steps = config.epochs * max(1, len(loader))
     scheduler = torch.optim.lr_scheduler.LambdaLR(
         optimizer, _warmup_cosine(config, len(loader), total_steps)
@@ -119,8 +119,8 @@ def _train(
         torch.set_rng_state(saved["rng_state"])
     elif ctx.is_main:
         out.mkdir(parents=True, exist_ok=True)
-    distributed.broadcast_state(ctx, model, optimizer)
-    distributed.barrier(ctx)
+    ctx.broadcast_state(model, optimizer)
+    ctx.barrier()
 
     tracker = NullTracker()
     if ctx.is_main and track:
@@ -169,7 +169,7 @@ def _train(
             seconds = time.perf_counter() - start
             state["train_seconds"] += seconds
             state["train_samples"] += seen
-            distributed.sync_buffers(ctx, model)
+            ctx.sync_buffers(model)
             val = _evaluate(model, val_loader, loss_fn, bf16, memory_format, ctx)
             row = {
                 "epoch": epoch + 1,
@@ -208,14 +208,14 @@ def _train(
                     loop_state=state,
                     rng_state=torch.get_rng_state(),
                 )
-            distributed.barrier(ctx)
+            ctx.barrier()
             if state["stale"] >= config.patience:
                 if ctx.is_main:
                     print(f"early stop: no better validation F1 for {config.patience} epochs")
                 break
 
         # Compare the trained weights across ranks before every rank loads rank 0's best.
-        in_sync = distributed.same_on_all_ranks(ctx, _checksum(model))
+        in_sync = ctx.same_on_all_ranks(_checksum(model))
         model.load_state_dict(load_checkpoint(best_path)["state_dict"])
         test = _evaluate(model, test_loader, loss_fn, bf16, memory_format, ctx)
         metrics = {
@@ -250,7 +250,7 @@ def _train(
             )
         # every rank arrives before any leaves the process group: a gloo peer that closes its
         # connections while the other still writes can abort that other process
-        distributed.barrier(ctx)
+        ctx.barrier()
         status = "FINISHED"
         return metrics
     finally:
@@ -284,7 +284,7 @@ def _train_epoch(
             loss=f"{loss_sum / seen:.4f}",
             sps=f"{seen * ctx.world_size / (time.perf_counter() - start):.0f}",
         )
-    loss_sum, correct, seen = distributed.all_reduce_sum(ctx, [loss_sum, correct, seen])
+    loss_sum, correct, seen = ctx.all_reduce_sum([loss_sum, correct, seen])
     return loss_sum / max(seen, 1), correct / max(seen, 1), int(seen)
 
 
@@ -304,7 +304,7 @@ def _evaluate(model, loader, loss_fn, bf16, memory_format, ctx) -> dict[str, Any
         fp += int((pred & ~truth).sum())
         fn += int((~pred & truth).sum())
         tp += int((pred & truth).sum())
-    loss_sum, tn, fp, fn, tp = distributed.all_reduce_sum(ctx, [loss_sum, tn, fp, fn, tp])
+    loss_sum, tn, fp, fn, tp = ctx.all_reduce_sum([loss_sum, tn, fp, fn, tp])
     matrix = np.array([[tn, fp], [fn, tp]], dtype=int)
     scores = scores_from_confusion(matrix)
     loss = float(loss_sum / max(int(matrix.sum()), 1))
