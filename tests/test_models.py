@@ -79,3 +79,50 @@ def test_default_model_stem_runs_in_fp32_under_bf16_autocast():
         body_out = model.features[1](stem_out)
     assert stem_out.dtype == torch.float32 and stem_out.shape == (2, 4, 8, 8, 8)
     assert body_out.dtype == torch.bfloat16
+
+
+@pytest.mark.parametrize("size", [8, 9, 16])
+def test_fused_stem_equals_conv_then_max_pool(size):
+    # the stem's stride-2 phase-kernel conv must give exactly max_pool3d(conv3d(x), 2)
+    from torch.nn import functional as F
+
+    from printability.models.fastnet import conv3_maxpool2
+
+    torch.manual_seed(size)
+    x = (torch.rand(3, 1, size, size, size) > 0.5).float()
+    weight = torch.randn(4, 1, 3, 3, 3, requires_grad=True)
+    expected = F.max_pool3d(F.conv3d(x, weight, padding=1), 2)
+    got = conv3_maxpool2(x, weight)
+    assert got.shape == expected.shape
+    torch.testing.assert_close(got, expected, rtol=1e-5, atol=1e-5)
+    with torch.no_grad():  # the inference path (amax) and a channels_last input
+        channels_last = conv3_maxpool2(x.to(memory_format=torch.channels_last_3d), weight)
+    torch.testing.assert_close(channels_last, expected.detach(), rtol=1e-5, atol=1e-5)
+    got.sum().backward()  # the gradient reaches the 3^3 kernel the checkpoint stores
+    assert (
+        weight.grad is not None
+        and torch.isfinite(weight.grad).all()
+        and weight.grad.abs().sum() > 0
+    )
+
+
+@pytest.mark.parametrize("name", sorted(MODELS))
+def test_fusing_batch_norm_keeps_the_outputs(name):
+    from printability.models.inference import fuse_for_inference
+
+    torch.manual_seed(0)
+    model = create_model(name).eval()
+    for module in model.modules():  # non-trivial statistics, so a wrong fold shows
+        if isinstance(module, torch.nn.BatchNorm3d):
+            module.running_mean.uniform_(-0.5, 0.5)
+            module.running_var.uniform_(0.5, 2.0)
+            module.weight.data.uniform_(-1.5, 1.5)
+    fused = fuse_for_inference(model)
+    def norms(net):
+        return sum(isinstance(m, torch.nn.BatchNorm3d) for m in net.modules())
+
+    assert norms(fused) < norms(model)  # something was folded
+    x = (torch.rand(2, 1, 32, 32, 32) > 0.5).float()
+    with torch.no_grad():
+        torch.testing.assert_close(fused(x), model(x), rtol=1e-4, atol=1e-4)
+    assert norms(model) == norms(create_model(name))  # the input model is left unchanged
