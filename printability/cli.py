@@ -135,6 +135,55 @@ def _parser() -> argparse.ArgumentParser:
     )
     tr.set_defaults(func=_cmd_train)
 
+    ev = sub.add_parser(
+        "evaluate", help="metrics, plots and an HTML report for checkpoints on a dataset split"
+    )
+    ev.add_argument(
+        "--checkpoint", required=True, type=Path, action="append",
+        help="a best.pt or last.pt; repeat to compare models side by side",
+    )  # fmt: skip
+    ev.add_argument("--data", required=True, type=Path, help="dataset directory")
+    ev.add_argument("--split", default="test", choices=("train", "val", "test"))
+    ev.add_argument("--out", required=True, type=Path, help="report directory")
+    ev.add_argument("--batch-size", type=int, default=64)
+    ev.add_argument(
+        "--tta", type=int, default=1, help="average over K of the 48 cube symmetries (1 = off)"
+    )
+    ev.add_argument("--gallery", type=int, default=12, help="renders of the worst K failures")
+    ev.add_argument("--no-baseline", action="store_true", help="leave out the rule baseline")
+    ev.add_argument("--no-mlflow", action="store_true", help="do not log to the training run")
+    ev.add_argument("--no-progress", action="store_true")
+    ev.set_defaults(func=_cmd_evaluate)
+
+    tu = sub.add_parser(
+        "tune", help="search hyperparameters with Optuna (one study shared by many processes)"
+    )
+    tu.add_argument("--data", required=True, type=Path, help="dataset directory")
+    tu.add_argument("--trials", type=int, default=20, help="trials to add to the study")
+    tu.add_argument(
+        "--storage", default=None, help="study storage URL (default sqlite:///optuna.db here)"
+    )
+    tu.add_argument("--study", default="printability", help="study name (reused if it exists)")
+    tu.add_argument("--timeout", type=float, default=None, help="stop new trials after S seconds")
+    tu.add_argument("--epochs", type=int, default=6, help="epochs per trial")
+    tu.add_argument(
+        "--models", default="fastnet", help="comma-separated models to search (default fastnet)"
+    )
+    tu.add_argument("--max-train-samples", type=int, default=None)
+    tu.add_argument(
+        "--out",
+        type=Path,
+        default=None,
+        help="trial runs, plots, best_config.json (default runs/tune/STUDY)",
+    )
+    tu.add_argument("--seed", type=int, default=None, help="sampler and training seed")
+    tu.add_argument(
+        "--config", type=Path, default=None, help="JSON file of fixed TrainConfig fields"
+    )
+    tu.add_argument("--no-mlflow", action="store_true", help="do not track the trials in MLflow")
+    tu.add_argument("--progress", action="store_true", help="progress bars per epoch")
+    tu.set_defaults(func=_cmd_tune)
+
     models = sub.add_parser("models", help="list the networks with parameter counts")
     models.set_defaults(func=_cmd_models)
 
@@ -352,6 +401,49 @@ def _cmd_train(args: argparse.Namespace) -> int:
         not args.no_progress,
         dist=args.dist,
     )
+    return EXIT_OK
+
+
+def _cmd_tune(args: argparse.Namespace) -> int:
+    from printability.tune import format_summary, tune
+
+    base = TrainConfig.from_dict(json.loads(args.config.read_text())) if args.config else None
+    summary = tune(
+        args.data,
+        args.out,
+        args.trials,
+        args.storage,
+        args.study,
+        args.epochs,
+        args.timeout,
+        [m.strip() for m in args.models.split(",") if m.strip()],
+        not args.no_mlflow,
+        args.seed,
+        args.max_train_samples,
+        base,
+        args.progress,
+    )
+    print(format_summary(summary))
+    return 130 if summary["interrupted"] else EXIT_OK
+
+
+def _cmd_evaluate(args: argparse.Namespace) -> int:
+    from printability.evaluate.evaluation import evaluate
+
+    metrics = evaluate(
+        args.checkpoint, args.data, args.out, split=args.split, baseline=not args.no_baseline,
+        batch_size=args.batch_size, tta=args.tta, gallery=args.gallery,
+        track=not args.no_mlflow, progress=not args.no_progress,
+    )  # fmt: skip
+    from printability.evaluate.report import headline_text
+
+    for name, m in metrics["models"].items():
+        print(
+            f"{name}: accuracy {m['accuracy']:.4f} f1 {m['f1']:.4f} roc_auc {m['roc_auc']:.4f} "
+            f"ece {m['ece']:.4f} ({m['samples_per_second']:.0f} samples/s)"
+        )
+    print(headline_text(metrics))
+    print(f"report: {args.out / 'report.html'}")
     return EXIT_OK
 
 

@@ -12,7 +12,9 @@ from __future__ import annotations
 import json
 import math
 import os
+import sys
 import time
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
@@ -41,15 +43,21 @@ def train(
     track: bool = True,
     progress: bool = True,
     dist: str = "auto",
+    on_epoch: Callable[[int, dict[str, Any]], None] | None = None,
 ) -> dict[str, Any]:
     """Train `config.model` on the dataset in `data`, writing checkpoints and metrics to `out`.
 
     `dist` picks the data-parallel engine: "auto" (torchrun's if its environment is set, else
     one process), "torch" or "horovod" (see printability.train.distributed).
+    `on_epoch(epoch, row)` is called on the main rank after each epoch's validation with the
+    1-based epoch and its history row (val_f1, val_loss, ...); it may raise to stop the run
+    (printability.tune raises optuna.TrialPruned, tracked as KILLED, other errors as FAILED).
     """
     ctx = distributed.setup(dist)
     try:
-        return _train(Path(data), Path(out), config, resume, track, progress and ctx.is_main, ctx)
+        return _train(
+            Path(data), Path(out), config, resume, track, progress and ctx.is_main, ctx, on_epoch
+        )
     finally:
         ctx.close()
 
@@ -62,6 +70,7 @@ def _train(
     track: bool,
     progress: bool,
     ctx: DistContext,
+    on_epoch: Callable[[int, dict[str, Any]], None] | None = None,
 ) -> dict[str, Any]:
     _share_cpu_threads(ctx)
     torch.manual_seed(config.seed)
@@ -197,7 +206,10 @@ def _train(
                     f"{row['samples_per_second']:.0f} samples/s{' *' if improved else ''}"
                 )
                 if improved:
-                    save_checkpoint(best_path, model, config, data_info, epoch=epoch + 1, val=val)
+                    save_checkpoint(
+                        best_path, model, config, data_info,
+                        epoch=epoch + 1, val=val, run_id=state["run_id"],
+                    )  # fmt: skip
                 save_checkpoint(
                     last_path,
                     model,
@@ -208,6 +220,8 @@ def _train(
                     loop_state=state,
                     rng_state=torch.get_rng_state(),
                 )
+                if on_epoch is not None:
+                    on_epoch(epoch + 1, row)
             ctx.barrier()
             if state["stale"] >= config.patience:
                 if ctx.is_main:
@@ -253,6 +267,11 @@ def _train(
         ctx.barrier()
         status = "FINISHED"
         return metrics
+    except Exception as exc:
+        optuna = sys.modules.get("optuna")  # a pruned trial was stopped on purpose, not failed
+        if optuna is not None and isinstance(exc, optuna.TrialPruned):
+            status = "KILLED"
+        raise
     finally:
         tracker.end(status)
 

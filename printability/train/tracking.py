@@ -34,7 +34,11 @@ class NullTracker:
 
 
 class MlflowTracker(NullTracker):
-    """One MLflow run; `run_id` continues an earlier run (for --resume)."""
+    """One MLflow run; `run_id` continues an earlier run (for --resume).
+
+    Started while another run is active (a tuning study's parent run, see printability.tune),
+    it is nested under that run.
+    """
 
     def __init__(self, experiment: str, run_name: str, run_id: str | None = None) -> None:
         import mlflow
@@ -50,7 +54,10 @@ class MlflowTracker(NullTracker):
         else:
             experiment_id = found.experiment_id
         run = mlflow.start_run(
-            run_id=run_id, experiment_id=experiment_id, run_name=None if run_id else run_name
+            run_id=run_id,
+            experiment_id=experiment_id,
+            run_name=None if run_id else run_name,
+            nested=mlflow.active_run() is not None,
         )
         self.run_id = run.info.run_id
 
