@@ -267,7 +267,7 @@ def _frame_3d(ax: Axes3D, shape: tuple[int, ...]) -> None:
     ax.tick_params(labelsize=7)
 
 
-def _save(fig: Figure, out_png: str | Path) -> Path:
+def save_figure(fig: Figure, out_png: str | Path) -> Path:
     """Write the figure as PNG, creating parent folders, and release it."""
     out = Path(out_png)
     out.parent.mkdir(parents=True, exist_ok=True)
@@ -283,11 +283,17 @@ def _save(fig: Figure, out_png: str | Path) -> Path:
 
 
 def render_sample(
-    voxels: np.ndarray, record: dict, out_png: str | Path, max_voxels_3d: int = 96
+    voxels: np.ndarray,
+    record: dict,
+    out_png: str | Path,
+    max_voxels_3d: int = 96,
+    note: str = "",
+    figsize: tuple[float, float] = (18, 5),
 ) -> Path:
     """One PNG: three orthogonal slices through the hole centre (or grid centre) and a 3-D view.
 
-    The hole axis is drawn in red in every panel so the defect can be found at a glance.
+    The hole axis is drawn in red in every panel so the defect can be found at a glance; `note`
+    is a third title line (e.g. a model's verdict in a failure gallery).
     """
     grid = _as_grid(voxels)
     center, has_hole = _center(grid, record)
@@ -295,9 +301,16 @@ def render_sample(
     radius = _num(record, "hole_radius_vox")
     indices = _slice_indices(grid, center)
 
-    fig = Figure(figsize=(18, 5))
+    fig = Figure(figsize=figsize)
     spec = fig.add_gridspec(
-        1, 4, width_ratios=(1, 1, 1, 1.5), left=0.04, right=0.99, bottom=0.1, top=0.8, wspace=0.25
+        1,
+        4,
+        width_ratios=(1, 1, 1, 1.5),
+        left=0.04,
+        right=0.99,
+        bottom=0.1,
+        top=0.74 if note else 0.8,
+        wspace=0.25,
     )
     for normal in range(3):
         ax = fig.add_subplot(spec[0, normal])
@@ -307,8 +320,8 @@ def render_sample(
     pooled = f", shown pooled x{factor}" if factor > 1 else ""
     ax3.set_title("voxels {}x{}x{}".format(*grid.shape) + pooled)
     where = "" if has_hole else "\nno hole centre: slices through the grid centre"
-    fig.suptitle(_sample_title(record) + where, fontsize=12)
-    return _save(fig, out_png)
+    fig.suptitle(_sample_title(record) + where + (f"\n{note}" if note else ""), fontsize=12)
+    return save_figure(fig, out_png)
 
 
 def _lambert_colors(mesh: trimesh.Trimesh) -> np.ndarray:
@@ -369,7 +382,7 @@ def render_mesh(mesh: trimesh.Trimesh, out_png: str | Path, title: str = "") -> 
         for k, (u, v) in enumerate(((0, 1), (0, 2), (1, 2))):
             _draw_silhouette(fig.add_subplot(spec[0, k + 1]), mesh, u, v)
     fig.suptitle(f"{title}\n{size_text}" if title else size_text, fontsize=12)
-    return _save(fig, out_png)
+    return save_figure(fig, out_png)
 
 
 def _caption(record: dict) -> str:
@@ -397,4 +410,4 @@ def render_grid(
         ax.set_zticklabels([])
         for setter in (ax.set_xlabel, ax.set_ylabel, ax.set_zlabel):
             setter("")
-    return _save(fig, out_png)
+    return save_figure(fig, out_png)

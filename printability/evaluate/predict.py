@@ -1,0 +1,118 @@
+"""Batched inference of a checkpoint over a dataset split: one probability per sample.
+
+No per-sample loop: a DataLoader worker unpacks voxels while the network runs batches in
+inference mode (on the GPU when there is one; bf16 autocast and channels_last where the
+hardware has them, as in training).
+"""
+
+from __future__ import annotations
+
+import time
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+import torch
+from torch.utils.data import DataLoader
+from tqdm import tqdm
+
+from printability.data.store import VoxelDataset, open_dataset
+from printability.data.torch_dataset import CUBE_SYMMETRIES, VoxelTorchDataset
+from printability.models.inference import fuse_for_inference
+from printability.train.checkpoint import load_checkpoint, model_from_checkpoint
+
+
+@dataclass
+class Predictions:
+    """One model's output on one split, aligned with the dataset rows it came from."""
+
+    name: str
+    records: list[dict[str, Any]]  # manifest rows, in order
+    probabilities: np.ndarray  # P(printable) per sample
+    seconds: float = 0.0  # wall time of inference (loading included)
+
+    @property
+    def labels(self) -> np.ndarray:
+        return np.array([int(r["label"]) for r in self.records])
+
+    @property
+    def predicted(self) -> np.ndarray:
+        return (self.probabilities >= 0.5).astype(int)
+
+    @property
+    def samples_per_second(self) -> float:
+        return len(self.records) / self.seconds if self.seconds else float("nan")
+
+
+def split_records(data: VoxelDataset, split: str | None) -> list[int]:
+    """Row indices of one split (all rows for None), with a clear error when it is empty."""
+    indices = [i for i, r in enumerate(data.records) if split is None or r["split"] == split]
+    if not indices:
+        raise ValueError(f"{data.root}: no samples in split {split!r}")
+    return indices
+
+
+def symmetric_views(x: torch.Tensor, count: int) -> list[torch.Tensor]:
+    """The first `count` of the 48 cube symmetries applied to a (B, 1, N, N, N) batch: turning
+    or mirroring a part does not change its label, so averaging over views is free TTA."""
+    views = []
+    for perm, flips in CUBE_SYMMETRIES[:count]:
+        view = x.permute(0, 1, *(2 + a for a in perm))
+        views.append(view.flip([2 + a for a in flips]) if flips else view)
+    return views
+
+
+@torch.inference_mode()
+def predict_checkpoint(
+    checkpoint: str | Path,
+    data: str | Path | VoxelDataset,
+    split: str | None = "test",
+    batch_size: int = 64,
+    tta: int = 1,
+    num_workers: int = 1,
+    progress: bool = True,
+    name: str | None = None,
+) -> Predictions:
+    """P(printable) for every sample of `split`, from the checkpoint's best weights.
+
+    `tta` > 1 averages the logits over that many cube symmetries (1..48)."""
+    payload = load_checkpoint(checkpoint)
+    dataset = data if isinstance(data, VoxelDataset) else open_dataset(data)
+    trained_at = payload.get("data", {}).get("resolution")
+    if trained_at is not None and int(trained_at) != dataset.resolution:
+        raise ValueError(
+            f"{checkpoint}: trained on {trained_at}^3 grids, {dataset.root} has "
+            f"{dataset.resolution}^3"
+        )
+    if not 1 <= tta <= len(CUBE_SYMMETRIES):
+        raise ValueError(f"tta must be between 1 and {len(CUBE_SYMMETRIES)}, got {tta}")
+    device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
+    model = fuse_for_inference(model_from_checkpoint(payload))
+    model = model.to(device, memory_format=torch.channels_last_3d)
+    bf16 = _has_bf16(device)
+    split_set = VoxelTorchDataset(dataset, split)
+    if not len(split_set):
+        raise ValueError(f"{dataset.root}: no samples in split {split!r}")
+    loader = DataLoader(split_set, batch_size=batch_size, num_workers=num_workers)
+    start = time.perf_counter()
+    logits = []
+    bar = tqdm(loader, desc=name or Path(checkpoint).name, disable=not progress, unit="batch")
+    for x, _ in bar:
+        summed = 0
+        for view in symmetric_views(x, tta):
+            view = view.to(device, memory_format=torch.channels_last_3d)
+            with torch.autocast(device.type, dtype=torch.bfloat16, enabled=bf16):
+                summed = summed + model(view).float()
+        logits.append((summed / tta).cpu())
+    seconds = time.perf_counter() - start
+    probabilities = torch.sigmoid(torch.cat(logits)).double().numpy()
+    records = [dataset.records[i] for i in split_set.indices]
+    return Predictions(name or str(checkpoint), records, probabilities, seconds)
+
+
+def _has_bf16(device: torch.device) -> bool:
+    """bf16 autocast only where the hardware computes it natively (as training's 'auto')."""
+    if device.type == "cuda":
+        return torch.cuda.is_bf16_supported()
+    return bool(getattr(torch.cpu, "_is_avx512_bf16_supported", lambda: False)())

@@ -1,0 +1,183 @@
+"""Evaluation: metrics against scikit-learn, the confusion matrix's orientation, calibration,
+the failure list naming the right samples, and `evaluate` end to end (files, report, CLI)."""
+
+from __future__ import annotations
+
+import base64
+import csv
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+import torch
+from sklearn import metrics as skm
+
+from printability.config import TrainConfig
+from printability.data.torch_dataset import cube_symmetry
+from printability.evaluate.evaluation import evaluate, failures
+from printability.evaluate.metrics import (
+    accuracy_by_bin,
+    accuracy_by_group,
+    binary_metrics,
+    confusion,
+    expected_calibration_error,
+)
+from printability.evaluate.predict import Predictions, symmetric_views
+
+
+def fixed_predictions(n: int = 200, seed: int = 3) -> tuple[np.ndarray, np.ndarray]:
+    """Labels and imperfect, overlapping probabilities (about 80% right)."""
+    rng = np.random.default_rng(seed)
+    labels = rng.integers(0, 2, n)
+    probabilities = np.clip(0.5 + 0.35 * (2 * labels - 1) + rng.normal(0, 0.3, n), 0, 1)
+    return labels, probabilities
+
+
+def test_binary_metrics_match_scikit_learn():
+    labels, probabilities = fixed_predictions()
+    predicted = (probabilities >= 0.5).astype(int)
+    ours = binary_metrics(labels, probabilities)
+    assert 0.6 < ours["accuracy"] < 0.95  # the fixture is neither trivial nor hopeless
+    assert ours["accuracy"] == pytest.approx(skm.accuracy_score(labels, predicted))
+    assert ours["precision"] == pytest.approx(skm.precision_score(labels, predicted))
+    assert ours["recall"] == pytest.approx(skm.recall_score(labels, predicted))
+    assert ours["f1"] == pytest.approx(skm.f1_score(labels, predicted))
+    assert ours["roc_auc"] == pytest.approx(skm.roc_auc_score(labels, probabilities))
+    assert ours["average_precision"] == pytest.approx(
+        skm.average_precision_score(labels, probabilities)
+    )
+    assert ours["confusion_matrix"] == skm.confusion_matrix(labels, predicted).tolist()
+
+
+def test_confusion_matrix_is_tn_fp_fn_tp_with_printable_positive():
+    labels = np.array([1, 1, 1, 0, 0])  # 1 = printable
+    predicted = np.array([1, 1, 0, 1, 0])
+    (tn, fp), (fn, tp) = confusion(labels, predicted).tolist()
+    assert (tn, fp, fn, tp) == (1, 1, 1, 2)
+    scores = binary_metrics(labels, predicted.astype(float))
+    assert scores["precision"] == pytest.approx(2 / 3) and scores["recall"] == pytest.approx(2 / 3)
+
+
+def test_expected_calibration_error_on_known_cases():
+    labels = np.ones(10, int)
+    assert expected_calibration_error(labels, np.full(10, 0.9)) == pytest.approx(0.1)
+    # two bins, each exactly as often printable as predicted
+    labels = np.array([1, 0, 0, 0, 1, 1, 1, 0])
+    probabilities = np.array([0.25] * 4 + [0.75] * 4)
+    assert expected_calibration_error(labels, probabilities) == pytest.approx(0.0)
+
+
+def test_accuracy_by_group_and_by_bin():
+    labels = np.array([0, 0, 1, 1, 0])
+    predicted = np.array([0, 1, 1, 1, 1])
+    groups = ["small_hole", "small_hole", "no_defect", "printable_hole", "thin_wall"]
+    table = accuracy_by_group(groups, labels, predicted)
+    assert table["small_hole"] == {"count": 2, "accuracy": 0.5, "errors": 1}
+    assert table["thin_wall"]["errors"] == 1 and table["no_defect"]["accuracy"] == 1.0
+    radius = np.array([2.0, 2.5, np.nan, 6.5, 6.2])
+    rows = accuracy_by_bin(radius, labels, predicted, [0, 3, 6, 9])
+    assert [r["count"] for r in rows] == [2, 0, 2]  # the NaN (no hole) is left out
+    assert rows[0]["accuracy"] == 0.5 and rows[2]["accuracy"] == 0.5
+    assert np.isnan(rows[1]["accuracy"])
+
+
+def test_failures_name_the_misclassified_samples_most_confident_first():
+    records = [
+        {"sample_id": f"s{i}", "label": label, "defect": "d"}
+        for i, label in enumerate([1, 0, 1, 0, 1])
+    ]
+    probabilities = np.array([0.9, 0.6, 0.2, 0.99, 0.45])  # s1, s2, s3, s4 are wrong
+    rows = failures(Predictions("m", records, probabilities))
+    assert [r["sample_id"] for r in rows] == ["s3", "s2", "s1", "s4"]
+    assert rows[0]["probability"] == pytest.approx(0.99) and rows[0]["label"] == 0
+
+
+def test_symmetric_views_are_the_cube_symmetries():
+    x = torch.rand(2, 1, 5, 5, 5)
+    views = symmetric_views(x, 48)
+    assert len(views) == 48
+    for k in (0, 7, 13, 47):
+        expected = cube_symmetry(x[1, 0].numpy(), k)
+        np.testing.assert_array_equal(views[k][1, 0].numpy(), expected)
+
+
+@pytest.fixture(scope="module")
+def checkpoint(train_data, tmp_path_factory) -> Path:
+    from printability.train.loop import train
+
+    out = tmp_path_factory.mktemp("eval") / "run"
+    config = TrainConfig(
+        epochs=1, batch_size=8, precision="fp32", num_workers=0, width=0.5, max_train_samples=32
+    )
+    train(train_data, out, config, track=False, progress=False)
+    return out / "best.pt"
+
+
+def test_evaluate_writes_metrics_predictions_and_a_report_with_every_plot(
+    checkpoint, train_data, tmp_path
+):
+    out = tmp_path / "report"
+    metrics = evaluate(
+        [checkpoint, checkpoint], train_data, out, gallery=2, track=False, progress=False
+    )
+    saved = json.loads((out / "metrics.json").read_text())
+    for key in ("accuracy", "precision", "recall", "f1", "roc_auc", "confusion_matrix"):
+        assert key in saved
+    assert set(saved["per_defect"]) == {"no_defect", "printable_hole", "small_hole", "thin_wall"}
+    names = list(saved["models"])
+    assert len(names) == 3 and names[0] != names[1] and "rules" in names[2]  # + the baseline
+    # predictions.csv: one row per test sample, in the dataset's order
+    from printability.data import open_dataset
+
+    test_ids = [r["sample_id"] for r in open_dataset(train_data).records if r["split"] == "test"]
+    with open(out / "predictions.csv", newline="") as f:
+        rows = list(csv.DictReader(f))
+    assert [r["sample_id"] for r in rows] == test_ids
+    assert sum(1 for r in rows if (float(r["probability"]) >= 0.5) == (r["label"] == "1")) == (
+        round(metrics["accuracy"] * len(rows))
+    )
+    html = (out / "report.html").read_text()
+    pngs = sorted(out.glob("*.png")) + sorted((out / "gallery").glob("*.png"))
+    assert len(pngs) >= 6
+    for png in pngs:  # every plot is embedded, so the page opens offline
+        assert base64.b64encode(png.read_bytes()).decode() in html
+    assert "http://" not in html and "https://" not in html
+
+
+def test_evaluate_command_bad_paths_exit_2(checkpoint, train_data, tmp_path, capsys):
+    from printability.cli import main
+
+    code = main(
+        ["evaluate", "--checkpoint", str(tmp_path / "none.pt"), "--data", str(train_data),
+         "--out", str(tmp_path / "r")]
+    )  # fmt: skip
+    assert code == 2 and "none.pt" in capsys.readouterr().err
+    code = main(
+        ["evaluate", "--checkpoint", str(checkpoint), "--data", str(tmp_path / "nodata"),
+         "--out", str(tmp_path / "r")]
+    )  # fmt: skip
+    assert code == 2 and "nodata" in capsys.readouterr().err
+
+
+def test_evaluation_is_logged_to_the_training_run(train_data, tmp_path, monkeypatch):
+    import mlflow
+
+    from printability.train.loop import train
+
+    uri = f"sqlite:///{tmp_path / 'mlflow.db'}"
+    monkeypatch.setenv("MLFLOW_TRACKING_URI", uri)
+    monkeypatch.chdir(tmp_path)  # mlartifacts/ goes here
+    config = TrainConfig(
+        epochs=1, batch_size=8, precision="fp32", num_workers=0, width=0.5, max_train_samples=16
+    )
+    train(train_data, tmp_path / "run", config, track=True, progress=False)
+    metrics = evaluate(
+        [tmp_path / "run" / "best.pt"], train_data, tmp_path / "report", baseline=False,
+        gallery=0, track=True, progress=False,
+    )  # fmt: skip
+    mlflow.set_tracking_uri(uri)
+    (run,) = mlflow.search_runs(experiment_names=["printability"], output_format="list")
+    assert run.data.metrics["eval_test_accuracy"] == pytest.approx(metrics["accuracy"])
+    artifacts = {a.path for a in mlflow.MlflowClient().list_artifacts(run.info.run_id)}
+    assert "report.html" in artifacts
