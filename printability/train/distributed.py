@@ -117,7 +117,8 @@ def setup(dist_backend: str = "auto") -> DistContext:
             raise ValueError("--dist torch needs torchrun's environment: start it with torchrun")
         if "HOROVOD_RANK" in os.environ:
             raise ValueError("started by horovodrun: add --dist horovod (see docs/horovod.md)")
-        return DistContext()
+        # one process trains on the first GPU when there is one (as torchrun's rank 0 would)
+        return DistContext(device=torch.device("cuda" if torch.cuda.is_available() else "cpu"))
     return _setup_torch()
 
 
