@@ -97,9 +97,11 @@ def shared_errors(first: Predictions, other: Predictions) -> list[str]:
 
 
 def checkpoint_name(path: Path, taken: set[str]) -> str:
-    """A short, unique display name: the model and its run folder, e.g. 'fastnet (run)'."""
-    payload = load_checkpoint(path)
-    name = f"{payload['model']} ({path.parent.name})"
+    """A short, unique display name: the model and its run folder, e.g. 'fastnet (run)' (the
+    folder above when the run folder is named after the model, as bench/train.py makes them)."""
+    model = load_checkpoint(path)["model"]
+    run = path.parent.name if path.parent.name != model else path.parent.parent.name
+    name = f"{model} ({run})"
     base, k = name, 2
     while name in taken:
         name, k = f"{base} #{k}", k + 1
