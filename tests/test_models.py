@@ -126,3 +126,15 @@ def test_fusing_batch_norm_keeps_the_outputs(name):
     with torch.no_grad():
         torch.testing.assert_close(fused(x), model(x), rtol=1e-4, atol=1e-4)
     assert norms(model) == norms(create_model(name))  # the input model is left unchanged
+
+
+def test_stem_gives_the_same_numbers_in_training_and_inference():
+    from printability.models.fastnet import FullResolutionStem
+
+    torch.manual_seed(1)
+    stem = FullResolutionStem(4).eval()  # running statistics, so only the path differs
+    x = (torch.rand(2, 1, 12, 12, 12) > 0.5).float()
+    with_grad = stem(x)  # conv + max_pool3d
+    with torch.no_grad():
+        without = stem(x)  # phase kernels + max
+    torch.testing.assert_close(with_grad.detach(), without, rtol=1e-5, atol=1e-5)
