@@ -21,6 +21,11 @@ from printability.config import (
 )
 
 EXIT_OK, EXIT_USAGE = 0, 2
+RESUME_HINTS = {  # what a Ctrl-C leaves behind, per command
+    "generate": "finished shards are kept (rerun with --resume)",
+    "train": "the last finished epoch is kept (rerun with --resume)",
+    "tune": "finished trials are kept in the study (rerun to add more)",
+}
 
 
 def main(argv: Sequence[str] | None = None) -> int:
@@ -33,10 +38,8 @@ def main(argv: Sequence[str] | None = None) -> int:
         print(f"printability: error: {exc}", file=sys.stderr)
         return EXIT_USAGE
     except KeyboardInterrupt:
-        print(
-            "printability: interrupted; finished shards are kept (rerun with --resume)",
-            file=sys.stderr,
-        )
+        print(f"printability {args.command}: interrupted; {RESUME_HINTS.get(args.command, '')}",
+              file=sys.stderr)  # fmt: skip
         return 130
 
 
