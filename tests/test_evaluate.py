@@ -179,5 +179,27 @@ def test_evaluation_is_logged_to_the_training_run(train_data, tmp_path, monkeypa
     mlflow.set_tracking_uri(uri)
     (run,) = mlflow.search_runs(experiment_names=["printability"], output_format="list")
     assert run.data.metrics["eval_test_accuracy"] == pytest.approx(metrics["accuracy"])
-    artifacts = {a.path for a in mlflow.MlflowClient().list_artifacts(run.info.run_id)}
-    assert "report.html" in artifacts
+    client = mlflow.MlflowClient()
+    artifacts = {a.path for a in client.list_artifacts(run.info.run_id, "eval_test")}
+    assert {"eval_test/report.html", "eval_test/metrics.json"} <= artifacts
+    # the training run's own metrics.json is not overwritten by the evaluation's
+    logged = client.download_artifacts(run.info.run_id, "metrics.json", str(tmp_path / "dl"))
+    assert Path(logged).read_text() == (tmp_path / "run" / "metrics.json").read_text()
+    # a run that ended otherwise keeps its status: evaluation does not reopen and close it
+    client.set_terminated(run.info.run_id, status="KILLED")
+    evaluate(
+        [tmp_path / "run" / "best.pt"], train_data, tmp_path / "report2", baseline=False,
+        gallery=0, track=True, progress=False,
+    )  # fmt: skip
+    assert client.get_run(run.info.run_id).info.status == "KILLED"
+
+
+def test_evaluate_refuses_a_negative_gallery(checkpoint, train_data, tmp_path, capsys):
+    from printability.cli import main
+
+    code = main(
+        ["evaluate", "--checkpoint", str(checkpoint), "--data", str(train_data),
+         "--out", str(tmp_path / "r"), "--gallery", "-1", "--no-progress", "--no-mlflow"]
+    )  # fmt: skip
+    assert code == 2 and "--gallery" in capsys.readouterr().err
+    assert not (tmp_path / "r").exists()

@@ -128,6 +128,8 @@ def evaluate(
     DESIGN.md) and every model's under "models"."""
     if not checkpoints:
         raise ValueError("give at least one --checkpoint")
+    if gallery < 0:
+        raise ValueError(f"--gallery must be 0 or more, got {gallery}")
     out = Path(out)
     dataset = open_dataset(data)
     thresholds = dataset.info.get("thresholds")
@@ -251,22 +253,35 @@ def _rule_predictions(dataset: VoxelDataset, split: str, progress: bool) -> Pred
 
 
 def _log_to_training_run(checkpoint: Path, analysis: dict, split: str, out: Path) -> None:
-    """Add the evaluation to the MLflow run that trained the checkpoint, when there is one."""
+    """Add the evaluation to the MLflow run that trained the checkpoint, when that run is in
+    the store: metrics `eval_<split>_*` and the report under `eval_<split>/`. Logged through
+    the client, so the run's status (e.g. KILLED) is left as it was, and no store is created."""
     run_id = _training_run_id(checkpoint)
     if run_id is None:
         return
-    try:
-        from printability.train.tracking import MlflowTracker
+    import os
 
-        tracker = MlflowTracker("printability", checkpoint.parent.name, run_id=run_id)
-    except Exception as exc:  # the run lives in another store, or the store is gone
+    from mlflow import MlflowClient
+
+    from printability.train.tracking import DEFAULT_STORE
+
+    uri = os.environ.get("MLFLOW_TRACKING_URI")
+    if uri is None:
+        if not Path(DEFAULT_STORE).exists():
+            return  # trained with --no-mlflow or elsewhere: nothing to add to
+        uri = f"sqlite:///{Path(DEFAULT_STORE).resolve()}"
+    client = MlflowClient(tracking_uri=uri)
+    try:
+        client.get_run(run_id)
+    except Exception as exc:  # the run lives in another store
         print(f"{checkpoint}: evaluation not logged to MLflow run {run_id} ({type(exc).__name__})")
         return
     keys = ("accuracy", "precision", "recall", "f1", "roc_auc", "average_precision", "ece")
-    tracker.log_metrics({f"eval_{split}_{k}": analysis[k] for k in keys if _is_finite(analysis[k])})
-    for name in ("report.html", "metrics.json"):
-        tracker.log_artifact(out / name)
-    tracker.end()
+    for key in keys:
+        if _is_finite(analysis[key]):
+            client.log_metric(run_id, f"eval_{split}_{key}", float(analysis[key]))
+    for name in ("report.html", "metrics.json"):  # in a folder: training's metrics.json stays
+        client.log_artifact(run_id, str(out / name), artifact_path=f"eval_{split}")
 
 
 def _training_run_id(checkpoint: Path) -> str | None:

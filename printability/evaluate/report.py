@@ -150,7 +150,7 @@ def _failure_table(rows: list[dict]) -> str:
 
 def _gallery(pictures: list[tuple[dict, Path]]) -> str:
     if not pictures:
-        return "<p>No failures to show.</p>"
+        return "<p>No renders (no failures, or --gallery 0).</p>"
     figures = "".join(
         f"<figure>{_img(png, row['sample_id'])}<figcaption>{_e(row['sample_id'])}: "
         f"{_e(row['defect'])}, P(printable) {row['probability']:.3f}, hole radius "
