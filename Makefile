@@ -45,6 +45,7 @@ bench: $(STAMP)
 	$(BIN)/python bench/train_speed.py --models fastnet vanilla3dcnn
 	$(BIN)/python bench/train.py
 	$(BIN)/python bench/evaluate.py
+	$(BIN)/python bench/rules.py --data out/bench/d64_eval
 
 clean:
 	rm -rf $(VENV) out .pytest_cache .ruff_cache

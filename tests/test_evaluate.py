@@ -203,3 +203,18 @@ def test_evaluate_refuses_a_negative_gallery(checkpoint, train_data, tmp_path, c
     )  # fmt: skip
     assert code == 2 and "--gallery" in capsys.readouterr().err
     assert not (tmp_path / "r").exists()
+
+
+def test_checkpoint_names_and_prediction_columns_are_unique(checkpoint, tmp_path, monkeypatch):
+    from printability.evaluate.evaluation import checkpoint_name, write_predictions
+
+    monkeypatch.chdir(checkpoint.parent)  # a bare relative path still names its run folder
+    taken: set[str] = set()
+    first = checkpoint_name(Path("best.pt"), taken)
+    second = checkpoint_name(checkpoint, taken)
+    assert first == f"fastnet ({checkpoint.parent.name})" and second == first + " #2"
+    records = [{"sample_id": "s0", "label": 1}]
+    results = [Predictions(name, records, np.array([0.7])) for name in ("a b", "a_b")]
+    write_predictions(results, tmp_path / "p.csv")
+    header = (tmp_path / "p.csv").read_text().splitlines()[0].split(",")
+    assert header[-2:] == ["p_a_b", "p_a_b_2"]

@@ -100,7 +100,8 @@ def checkpoint_name(path: Path, taken: set[str]) -> str:
     """A short, unique display name: the model and its run folder, e.g. 'fastnet (run)' (the
     folder above when the run folder is named after the model, as bench/train.py makes them)."""
     model = load_checkpoint(path)["model"]
-    run = path.parent.name if path.parent.name != model else path.parent.parent.name
+    folder = Path(path).resolve().parent  # a relative path names its folder too
+    run = folder.name if folder.name != model else folder.parent.name
     name = f"{model} ({run})"
     base, k = name, 2
     while name in taken:
@@ -192,7 +193,12 @@ def evaluate(
 def write_predictions(results: list[Predictions], path: Path) -> None:
     """predictions.csv: one row per sample with its label, defect, hole measurements, the first
     model's probability, and a p_<model> column per model."""
-    extra = [f"p_{_slug(r.name)}" for r in results]
+    extra = []
+    for result in results:  # unique columns even when two names slug alike
+        column, k = f"p_{_slug(result.name)}", 2
+        while column in extra:
+            column, k = f"p_{_slug(result.name)}_{k}", k + 1
+        extra.append(column)
     with open(path, "w", newline="") as f:
         writer = csv.writer(f)
         writer.writerow([*PREDICTION_COLUMNS, *extra])
