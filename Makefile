@@ -17,7 +17,8 @@ venv: $(STAMP)
 
 # Generate a small default dataset from the built-in procedural parts, render samples, and train
 # the default model on it for a few minutes, then evaluate it against the rule baseline (prints
-# the headline figures and the path of the HTML report).
+# the headline figures and the path of the HTML report); last, `check` the example parts (good
+# and bad STL boxes) with the shipped model and print the table (exit code 1: some are bad).
 demo: $(STAMP)
 	$(BIN)/printability generate --out $(DEMO)/data --count 1000 --resume
 	$(BIN)/printability stats $(DEMO)/data
@@ -27,6 +28,8 @@ demo: $(STAMP)
 	$(BIN)/printability train --data $(DEMO)/data --out $(DEMO)/run --epochs 8 --resume
 	$(BIN)/printability evaluate --checkpoint $(DEMO)/run/best.pt --data $(DEMO)/data \
 	  --out $(DEMO)/report --gallery 8
+	$(BIN)/printability samples --out $(DEMO)/parts
+	$(BIN)/printability check $(DEMO)/parts --no-progress || test $$? -eq 1
 	@echo "demo pictures are in $(DEMO)/, the trained model and its metrics in $(DEMO)/run/"
 	@echo "open the evaluation report: $(DEMO)/report/report.html"
 	@echo "browse the tracked run: $(BIN)/mlflow ui --backend-store-uri sqlite:///mlflow.db --host 127.0.0.1"

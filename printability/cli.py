@@ -19,6 +19,7 @@ from printability.config import (
     TrainConfig,
     VoxelConfig,
 )
+from printability.inspect.processes import PROCESSES
 
 EXIT_OK, EXIT_USAGE = 0, 2
 RESUME_HINTS = {  # what a Ctrl-C leaves behind, per command
@@ -157,6 +158,32 @@ def _parser() -> argparse.ArgumentParser:
     ev.add_argument("--no-mlflow", action="store_true", help="do not log to the training run")
     ev.add_argument("--no-progress", action="store_true")
     ev.set_defaults(func=_cmd_evaluate)
+
+    ex = sub.add_parser("export", help="write a checkpoint as ONNX (dynamic batch size)")
+    ex.add_argument("--checkpoint", required=True, type=Path, help="a best.pt or last.pt")
+    ex.add_argument("--onnx", required=True, type=Path, help="ONNX file to write")
+    ex.add_argument("--opset", type=int, default=None, help="ONNX opset (default: torch's)")
+    ex.set_defaults(func=_cmd_export)
+
+    ck = sub.add_parser(
+        "check", help="is a mesh printable, where is the problem, how big (files or folders)"
+    )
+    ck.add_argument("paths", type=Path, nargs="+", help="mesh files or folders (recursive)")
+    ck.add_argument(
+        "--checkpoint", type=Path, default=None, help="a trained model (default: the shipped one)"
+    )
+    ck.add_argument("--units", default="mm", choices=sorted(UNITS_TO_MM),
+                    help="units of files that do not state them")  # fmt: skip
+    ck.add_argument("--process", default="fdm", choices=sorted(PROCESSES),
+                    help="the process whose minimum wall and hole apply")  # fmt: skip
+    ck.add_argument("--json", action="store_true", help="JSON instead of a table")
+    ck.add_argument("--no-explain", action="store_true", help="skip the Grad-CAM location")
+    ck.add_argument("--no-progress", action="store_true")
+    ck.set_defaults(func=_cmd_check)
+
+    sa = sub.add_parser("samples", help="write example STL parts with known answers (for check)")
+    sa.add_argument("--out", type=Path, required=True, help="folder for the STL files")
+    sa.set_defaults(func=_cmd_samples)
 
     tu = sub.add_parser(
         "tune", help="search hyperparameters with Optuna (one study shared by many processes)"
@@ -447,6 +474,36 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
         )
     print(headline_text(metrics))
     print(f"report: {args.out / 'report.html'}")
+    return EXIT_OK
+
+
+def _cmd_check(args: argparse.Namespace) -> int:
+    from printability.inspect.check import Checker, exit_code, format_table, to_json
+
+    checker = Checker(args.checkpoint, args.process, args.units, explain=not args.no_explain)
+    results = checker.check_paths(args.paths, progress=not args.no_progress and not args.json)
+    if not results:
+        raise ValueError(f"no mesh files in {', '.join(map(str, args.paths))}")
+    print(to_json(results) if args.json else format_table(results))
+    for r in results:
+        if r.error and not args.json:
+            print(f"printability: error: {r.error}", file=sys.stderr)
+    return exit_code(results)
+
+
+def _cmd_export(args: argparse.Namespace) -> int:
+    from printability.inspect.export import export_onnx
+
+    print(export_onnx(args.checkpoint, args.onnx, args.opset))
+    return EXIT_OK
+
+
+def _cmd_samples(args: argparse.Namespace) -> int:
+    from printability.inspect.samples import EXAMPLES, write_examples
+
+    for path, (name, (_, _, printable)) in zip(write_examples(args.out), EXAMPLES.items(),
+                                               strict=True):  # fmt: skip
+        print(f"{path}  ({name}: {'printable' if printable else 'not printable'})")
     return EXIT_OK
 
 

@@ -118,6 +118,7 @@ def test_fusing_batch_norm_keeps_the_outputs(name):
             module.running_var.uniform_(0.5, 2.0)
             module.weight.data.uniform_(-1.5, 1.5)
     fused = fuse_for_inference(model)
+
     def norms(net):
         return sum(isinstance(m, torch.nn.BatchNorm3d) for m in net.modules())
 

@@ -1,0 +1,1 @@
+"""Checking users' meshes: the check command, Grad-CAM, ONNX export, process limits."""

@@ -1,0 +1,165 @@
+"""ONNX export of a checkpoint, for deployment without torch (onnxruntime, TensorRT, ...).
+
+The graph takes `voxels`, float32 of shape (batch, 1, N, N, N) with 0/1 occupancy (batch is
+dynamic, N is the checkpoint's training resolution), and returns `logit`, shape (batch,);
+P(printable) = sigmoid(logit). BatchNorm is folded into the convs first (the same rewrite
+`evaluate` uses), and the checkpoint's preprocessing config travels in the model's
+metadata_props (JSON strings under `printability.*` keys, see `onnx_metadata`) so that a
+deployment voxelizes a mesh exactly as the training data was voxelized.
+
+Exporter: torch's TorchScript-based one (`dynamo=False`). The torch.export-based default of
+torch >= 2.9 needs the onnxscript package besides onnx; the TorchScript one needs nothing more
+and gives the same graph here (it warns that it is deprecated; the warning is silenced).
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import warnings
+from collections.abc import Iterator
+from contextlib import contextmanager
+from pathlib import Path
+from typing import Any
+
+import torch
+from torch import nn
+from torch.nn import functional as F
+
+from printability.models.fastnet import FullResolutionStem, phase_kernels
+from printability.models.inference import fuse_for_inference
+from printability.train.checkpoint import load_checkpoint, model_from_checkpoint
+
+INPUT_NAME, OUTPUT_NAME = "voxels", "logit"
+METADATA_PREFIX = "printability."
+FORMAT = "printability-onnx-1"
+# ReduceMax over an axis and unflatten need opset 13; the TorchScript exporter stops at 20
+MIN_OPSET, MAX_OPSET = 13, 20
+
+
+def export_onnx(checkpoint: str | Path, out_path: str | Path, opset: int | None = None) -> Path:
+    """Write the checkpoint's network as an ONNX file with a dynamic batch axis; returns the
+    path. `opset` None takes the exporter's default (20 with torch 2.13)."""
+    onnx = _require("onnx")
+    if opset is not None and not MIN_OPSET <= opset <= MAX_OPSET:
+        raise ValueError(f"opset {opset} is not supported: choose {MIN_OPSET}..{MAX_OPSET}")
+    payload = load_checkpoint(checkpoint)  # weights_only=True
+    resolution = _resolution(payload, checkpoint)
+    model = exportable(fuse_for_inference(model_from_checkpoint(payload))).float().eval()
+    out_path = Path(out_path)
+    out_path.parent.mkdir(parents=True, exist_ok=True)
+    example = torch.zeros(2, 1, resolution, resolution, resolution)
+    tmp = out_path.with_name(f".{out_path.name}.tmp-{os.getpid()}")  # no half-written file
+    try:
+        with torch.no_grad(), warnings.catch_warnings(), _one_line_errors(checkpoint, opset):
+            warnings.filterwarnings("ignore", message=".*legacy TorchScript-based ONNX export")
+            warnings.filterwarnings("ignore", category=DeprecationWarning, module=r"torch\.onnx")
+            torch.onnx.export(
+                model,
+                (example,),
+                str(tmp),
+                dynamo=False,
+                opset_version=opset,
+                input_names=[INPUT_NAME],
+                output_names=[OUTPUT_NAME],
+                dynamic_axes={INPUT_NAME: {0: "batch"}, OUTPUT_NAME: {0: "batch"}},
+            )
+        graph = onnx.load(str(tmp))
+        for key, value in _metadata(payload, resolution).items():
+            graph.metadata_props.add(key=METADATA_PREFIX + key, value=value)
+        graph.doc_string = (
+            f"printability {payload['model']}: voxels (batch, 1, {resolution}, {resolution}, "
+            f"{resolution}) float32 0/1 -> logit (batch,); P(printable) = sigmoid(logit)"
+        )
+        onnx.checker.check_model(graph)
+        onnx.save(graph, str(tmp))
+        os.replace(tmp, out_path)
+    finally:
+        tmp.unlink(missing_ok=True)
+    return out_path
+
+
+def onnx_metadata(path: str | Path) -> dict[str, Any]:
+    """The printability metadata of an exported file, JSON values decoded."""
+    onnx = _require("onnx")
+    graph = onnx.load(str(path), load_external_data=False)
+    return {
+        p.key.removeprefix(METADATA_PREFIX): json.loads(p.value)
+        for p in graph.metadata_props
+        if p.key.startswith(METADATA_PREFIX)
+    }
+
+
+def exportable(model: nn.Module) -> nn.Module:
+    """`model` with every FastNet stem replaced by its inference form with the phase kernels
+    precomputed: the exporter does not fold their construction (a chain of ScatterND ops on
+    the weights) into constants."""
+    for name, child in model.named_children():
+        if isinstance(child, FullResolutionStem):
+            model._modules[name] = _PhaseStem(child)
+        else:
+            exportable(child)
+    return model
+
+
+class _PhaseStem(nn.Module):
+    """FullResolutionStem's no-grad path (conv3_maxpool2, then BatchNorm + ReLU) with the
+    stride-2 phase kernels as a constant."""
+
+    def __init__(self, stem: FullResolutionStem) -> None:
+        super().__init__()
+        self.channels = stem.conv.weight.shape[0]
+        self.register_buffer("kernels", phase_kernels(stem.conv.weight.detach()))
+        self.norm = stem.norm
+
+    def forward(self, x: torch.Tensor) -> torch.Tensor:
+        y = F.conv3d(x.float(), self.kernels, stride=2, padding=1)
+        pooled = y.unflatten(1, (self.channels, 8)).amax(2)
+        return torch.relu(self.norm(pooled))
+
+
+def _resolution(payload: dict[str, Any], checkpoint: str | Path) -> int:
+    value = (payload.get("data") or {}).get("resolution")
+    if not isinstance(value, (int, float)) or value != int(value) or value < 1:
+        raise ValueError(f"{checkpoint}: checkpoint does not record its grid resolution")
+    return int(value)
+
+
+def _metadata(payload: dict[str, Any], resolution: int) -> dict[str, str]:
+    """JSON strings: how to preprocess (data), what the network is, how it was trained."""
+    values = {
+        "format": FORMAT,
+        "model": payload["model"],
+        "model_kwargs": payload.get("model_kwargs", {}),
+        "resolution": resolution,
+        "input": {"name": INPUT_NAME, "shape": ["batch", 1, *[resolution] * 3],
+                  "dtype": "float32", "values": "occupancy 0/1"},
+        "output": {"name": OUTPUT_NAME, "shape": ["batch"],
+                   "meaning": "logit of P(printable); label 1 = printable"},
+        "data": payload.get("data", {}),
+        "train_config": payload.get("train_config", {}),
+        "checkpoint_format": payload.get("format"),
+    }  # fmt: skip
+    return {k: json.dumps(v, sort_keys=True) for k, v in values.items()}
+
+
+@contextmanager
+def _one_line_errors(checkpoint: str | Path, opset: int | None) -> Iterator[None]:
+    """The exporter's failures (an operator it cannot express) as one line for the CLI."""
+    try:
+        yield
+    except RuntimeError as exc:
+        first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+        where = f"opset {opset or 'default'}"
+        raise ValueError(f"{checkpoint}: ONNX export failed ({where}): {first}") from exc
+
+
+def _require(module: str) -> Any:
+    """Import an optional dependency, or a one-line error that says how to install it."""
+    try:
+        return __import__(module)
+    except ImportError:
+        raise ValueError(
+            f"ONNX export needs the {module!r} package: pip install -c constraints.txt "
+            "onnx onnxruntime"
+        ) from None

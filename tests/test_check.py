@@ -1,0 +1,113 @@
+"""`printability check` on meshes whose answer is known: boxes with and without holes, in STL,
+OBJ and PLY, and a folder of broken files next to a good one (the shipped model is used)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from printability.cli import main
+from printability.inspect.check import Checker, exit_code
+from printability.inspect.samples import BOX_MM, box_with_hole, write_examples
+
+
+@pytest.fixture(scope="module")
+def parts(tmp_path_factory) -> Path:
+    folder = tmp_path_factory.mktemp("parts")
+    write_examples(folder / "examples")
+    box_with_hole().export(folder / "plain.stl")
+    box_with_hole().export(folder / "plain.obj")
+    box_with_hole(radius=5).export(folder / "wide_hole.ply")
+    box_with_hole(radius=1.2).export(folder / "narrow_hole.stl")
+    box_with_hole(radius=5, offset_y=14).export(folder / "thin_wall.stl")  # a 1 mm wall at y=20
+    return folder
+
+
+@pytest.fixture(scope="module")
+def checker() -> Checker:
+    return Checker()  # the shipped model, FDM limits
+
+
+@pytest.mark.parametrize("name", ["plain.stl", "plain.obj", "wide_hole.ply"])
+def test_good_parts_are_printable(checker, parts, name):
+    result = checker.check_file(parts / name)
+    assert result.error is None and result.printable and result.probability > 0.9
+    assert result.size_mm == pytest.approx(sorted(BOX_MM, reverse=True), abs=0.01)
+
+
+def test_a_narrow_hole_is_not_printable_and_measured_in_mm(checker, parts):
+    result = checker.check_file(parts / "narrow_hole.stl")
+    assert not result.printable and result.probability < 0.5
+    assert result.min_hole_diameter_mm == pytest.approx(2.4, abs=0.8)  # 2.4 mm drilled
+    x, y, _ = result.suspect_mm  # the box is centred on the origin, 20 mm side along z
+    assert np.hypot(x, y) < 2 * 1.2 + 2 * result.pitch_mm  # within 2r of the hole's axis
+
+
+def test_a_thin_wall_is_not_printable_and_found_where_it_is(checker, parts):
+    result = checker.check_file(parts / "thin_wall.stl")
+    assert not result.printable and result.probability < 0.5
+    assert result.min_wall_mm is not None and result.min_wall_mm < 2.0  # 1 mm drilled
+    _, y, _ = result.suspect_mm
+    assert y > 14  # between the hole (axis at y=14) and the face at y=20
+
+
+def test_a_folder_with_broken_files_reports_each_and_judges_the_rest(parts, tmp_path, capsys):
+    folder = tmp_path / "mixed"
+    (folder / "sub").mkdir(parents=True)
+    (folder / "empty.stl").write_bytes(b"")
+    (folder / "corrupt.stl").write_bytes(b"\x00\x01binary garbage" * 7)
+    (folder / "sub" / "notes.stl").write_text("this is a text file, not a mesh\n")
+    open_box = box_with_hole()
+    open_box.update_faces(np.arange(len(open_box.faces)) >= 4)  # too big a gap to repair
+    open_box.export(folder / "open.stl")
+    (folder / "sub" / "good.stl").write_bytes((parts / "plain.stl").read_bytes())
+    code = main(["check", str(folder), "--json", "--no-explain"])
+    rows = {Path(r["file"]).name: r for r in json.loads(capsys.readouterr().out)}
+    assert code == 2
+    assert set(rows) == {"empty.stl", "corrupt.stl", "notes.stl", "open.stl", "good.stl"}
+    for name in ("empty.stl", "corrupt.stl", "notes.stl", "open.stl"):
+        row = rows[name]
+        assert row["error"] and name in row["error"] and row["printable"] is None
+    assert rows["good.stl"]["error"] is None and rows["good.stl"]["printable"] is True
+
+
+def test_json_shape_exit_codes_and_table(parts, capsys):
+    code = main(["check", str(parts / "plain.stl"), str(parts / "thin_wall.stl"), "--json"])
+    rows = json.loads(capsys.readouterr().out)
+    assert code == 1  # one part is not printable
+    for row in rows:
+        assert {"file", "printable", "probability", "error", "suspect_mm", "min_wall_mm"} <= set(
+            row
+        )
+    assert [r["printable"] for r in rows] == [True, False]
+    assert main(["check", str(parts / "plain.stl"), "--no-explain"]) == 0
+    table = capsys.readouterr().out
+    assert "plain.stl" in table and "printable" in table and "P(print)" in table
+
+
+def test_units_and_process_limits(parts):
+    inches = Checker(units="inch", explain=False).check_file(parts / "plain.stl")
+    assert inches.size_mm == pytest.approx([25.4 * v for v in sorted(BOX_MM, reverse=True)])
+    fdm = Checker(process="fdm", explain=False).check_file(parts / "narrow_hole.stl")
+    sla = Checker(process="sla", explain=False).check_file(parts / "narrow_hole.stl")
+    assert (fdm.hole_limit_mm, sla.hole_limit_mm) == (2.0, 0.5)
+    assert exit_code([fdm]) == 1
+
+
+def test_bad_usage_is_one_line_and_exit_2(tmp_path, capsys):
+    assert main(["check", str(tmp_path / "missing.stl"), "--no-explain"]) == 2
+    assert "missing.stl" in capsys.readouterr().err
+    with pytest.raises(SystemExit) as stop:
+        main(["check", str(tmp_path), "--process", "laser-cutter"])
+    assert stop.value.code == 2
+    assert main(["check", str(tmp_path)]) == 2  # an empty folder: nothing to check
+
+
+def test_the_example_parts_get_their_expected_verdicts(checker, parts):
+    from printability.inspect.samples import EXAMPLES
+
+    for name, (_, _, printable) in EXAMPLES.items():
+        assert checker.check_file(parts / "examples" / f"{name}.stl").printable is printable, name
