@@ -177,6 +177,9 @@ def _parser() -> argparse.ArgumentParser:
     ck.add_argument("--process", default="fdm", choices=sorted(PROCESSES),
                     help="the process whose minimum wall and hole apply")  # fmt: skip
     ck.add_argument("--json", action="store_true", help="JSON instead of a table")
+    ck.add_argument(
+        "--report", type=Path, default=None, help="HTML page: Grad-CAM of the unprintable parts"
+    )
     ck.add_argument("--no-explain", action="store_true", help="skip the Grad-CAM location")
     ck.add_argument("--no-progress", action="store_true")
     ck.set_defaults(func=_cmd_check)
@@ -480,11 +483,19 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
 def _cmd_check(args: argparse.Namespace) -> int:
     from printability.inspect.check import Checker, exit_code, format_table, to_json
 
-    checker = Checker(args.checkpoint, args.process, args.units, explain=not args.no_explain)
+    checker = Checker(
+        args.checkpoint, args.process, args.units,
+        explain=not args.no_explain or args.report is not None, keep_maps=args.report is not None,
+    )  # fmt: skip
     results = checker.check_paths(args.paths, progress=not args.no_progress and not args.json)
     if not results:
         raise ValueError(f"no mesh files in {', '.join(map(str, args.paths))}")
     print(to_json(results) if args.json else format_table(results))
+    if args.report:
+        from printability.inspect.report import write_check_report
+
+        report = write_check_report(results, args.report)
+        print(f"report: {report}", file=sys.stderr if args.json else sys.stdout)
     for r in results:
         if r.error and not args.json:
             print(f"printability: error: {r.error}", file=sys.stderr)

@@ -111,3 +111,13 @@ def test_the_example_parts_get_their_expected_verdicts(checker, parts):
 
     for name, (_, _, printable) in EXAMPLES.items():
         assert checker.check_file(parts / "examples" / f"{name}.stl").printable is printable, name
+
+
+def test_report_shows_a_heatmap_for_each_unprintable_part(parts, tmp_path, capsys):
+    report = tmp_path / "check.html"
+    code = main(["check", str(parts / "examples"), "--report", str(report), "--no-progress"])
+    assert code == 1 and report.exists()
+    page = report.read_text()
+    assert page.count("<img") == 2  # narrow_hole and thin_wall; the printable boxes: table only
+    assert "narrow_hole.stl: not printable" in page and "thin_wall.stl: not printable" in page
+    assert "plain_box.stl" in page and "http" not in page  # self-contained

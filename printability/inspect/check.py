@@ -54,9 +54,14 @@ class PartCheck:
     seconds: float = 0.0
     problems: list[str] = field(default_factory=list)
     error: str | None = None
+    # for `--report` only (Checker(keep_maps=True)); not part of the JSON
+    solid: np.ndarray | None = field(default=None, repr=False)
+    heatmap: np.ndarray | None = field(default=None, repr=False)
+    peak_vox: list[float] | None = field(default=None, repr=False)
 
     def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        hidden = {"solid", "heatmap", "peak_vox"}
+        return {k: v for k, v in asdict(self).items() if k not in hidden}
 
 
 class Checker:
@@ -68,6 +73,7 @@ class Checker:
         process: str = "fdm",
         units: str = "mm",
         explain: bool = True,
+        keep_maps: bool = False,
     ) -> None:
         path = Path(checkpoint) if checkpoint else DEFAULT_CHECKPOINT
         payload = load_checkpoint(path)
@@ -82,6 +88,7 @@ class Checker:
         self.network = model_from_checkpoint(payload)
         self.fused = fuse_for_inference(self.network).to(memory_format=torch.channels_last_3d)
         self.explain = explain
+        self.keep_maps = keep_maps  # keep grids and heatmaps on the rows (for the HTML report)
 
     def check_file(self, path: str | Path) -> PartCheck:
         """Judge one mesh file; any reading or preprocessing problem becomes the row's error."""
@@ -133,7 +140,9 @@ class Checker:
                 result.network_printable = result.probability >= 0.5
                 self._measure(solid, placement.pitch_mm, result)
                 if self.explain and not result.network_printable:  # a location for a problem
-                    result.suspect_mm = self.suspect(solid, placement)
+                    result.suspect_mm = self.suspect(solid, placement, result)
+                if self.keep_maps:
+                    result.solid = solid
                 result.printable = bool(result.network_printable and result.process_ok)
                 result.seconds = round(result.seconds + share + time.perf_counter() - started, 3)
         return results
@@ -147,13 +156,16 @@ class Checker:
         with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
             return torch.sigmoid(self.fused(x).float()).numpy()
 
-    def suspect(self, solid: np.ndarray, placement) -> list[float]:
+    def suspect(self, solid: np.ndarray, placement, result: PartCheck | None = None) -> list[float]:
         """The Grad-CAM peak (where the network sees the strongest evidence of a defect), in
         the mesh's coordinates in mm."""
         from printability.inspect.gradcam import grad_cam, peak
 
         heatmap = grad_cam(self.network, solid)
-        centre = np.array([peak(heatmap)], float) + 0.5  # voxel i spans [i, i + 1)
+        where = peak(heatmap)
+        if result is not None and self.keep_maps:
+            result.heatmap, result.peak_vox = heatmap, [float(v) for v in where]
+        centre = np.array([where], float) + 0.5  # voxel i spans [i, i + 1)
         point = placement.to_mm(centre)[0]
         return [round(float(v), 2) for v in point]
 
