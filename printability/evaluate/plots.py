@@ -24,14 +24,12 @@ def plot_roc(results: list[Predictions], out_png: str | Path) -> Path:
     """ROC curves of every model, AUC in the legend; the diagonal is chance."""
     from sklearn.metrics import roc_auc_score, roc_curve
 
-    fig = Figure(figsize=(5.5, 5))
-    ax = fig.add_subplot()
-    for result in results:
-        if len(np.unique(result.labels)) < 2:
-            continue
+    def draw(ax, result: Predictions) -> None:
         fpr, tpr, _ = roc_curve(result.labels, result.probabilities)
         auc = roc_auc_score(result.labels, result.probabilities)
         ax.plot(fpr, tpr, lw=1.8, label=f"{result.name} (AUC {auc:.3f})")
+
+    ax, fig = _overlay(results, draw)
     ax.plot([0, 1], [0, 1], ls="--", color="0.6", lw=1)
     ax.set(xlabel="false positive rate", ylabel="true positive rate (printable)", title="ROC")
     _finish(ax)
@@ -42,18 +40,27 @@ def plot_precision_recall(results: list[Predictions], out_png: str | Path) -> Pa
     """Precision-recall curves (printable positive), average precision in the legend."""
     from sklearn.metrics import average_precision_score, precision_recall_curve
 
-    fig = Figure(figsize=(5.5, 5))
-    ax = fig.add_subplot()
-    for result in results:
-        if len(np.unique(result.labels)) < 2:
-            continue
+    def draw(ax, result: Predictions) -> None:
         precision, recall, _ = precision_recall_curve(result.labels, result.probabilities)
         ap = average_precision_score(result.labels, result.probabilities)
         ax.step(recall, precision, where="post", lw=1.8, label=f"{result.name} (AP {ap:.3f})")
+
+    ax, fig = _overlay(results, draw)
     ax.axhline(float(np.mean(results[0].labels)), ls="--", color="0.6", lw=1)
     ax.set(xlabel="recall", ylabel="precision", title="precision-recall (printable positive)")
     _finish(ax)
     return save_figure(fig, out_png)
+
+
+def _overlay(results: list[Predictions], draw) -> tuple:
+    """One axes with `draw(ax, result)` called for every model that has both classes (curves
+    are undefined otherwise)."""
+    fig = Figure(figsize=(5.5, 5))
+    ax = fig.add_subplot()
+    for result in results:
+        if len(np.unique(result.labels)) == 2:
+            draw(ax, result)
+    return ax, fig
 
 
 def plot_confusions(results: list[Predictions], out_png: str | Path) -> Path:
