@@ -19,7 +19,7 @@ from tqdm import tqdm
 
 from printability.data.store import VoxelDataset, open_dataset
 from printability.data.torch_dataset import CUBE_SYMMETRIES, VoxelTorchDataset
-from printability.models.inference import fuse_for_inference
+from printability.models.inference import fuse_for_inference, native_bf16
 from printability.train.checkpoint import load_checkpoint, model_from_checkpoint
 
 
@@ -90,7 +90,7 @@ def predict_checkpoint(
     device = torch.device("cuda" if torch.cuda.is_available() else "cpu")
     model = fuse_for_inference(model_from_checkpoint(payload))
     model = model.to(device, memory_format=torch.channels_last_3d)
-    bf16 = _has_bf16(device)
+    bf16 = native_bf16(device)
     split_set = VoxelTorchDataset(dataset, split)
     if not len(split_set):
         raise ValueError(f"{dataset.root}: no samples in split {split!r}")
@@ -109,10 +109,3 @@ def predict_checkpoint(
     probabilities = torch.sigmoid(torch.cat(logits)).double().numpy()
     records = [dataset.records[i] for i in split_set.indices]
     return Predictions(name or str(checkpoint), records, probabilities, seconds)
-
-
-def _has_bf16(device: torch.device) -> bool:
-    """bf16 autocast only where the hardware computes it natively (as training's 'auto')."""
-    if device.type == "cuda":
-        return torch.cuda.is_bf16_supported()
-    return bool(getattr(torch.cpu, "_is_avx512_bf16_supported", lambda: False)())

@@ -58,6 +58,7 @@ from scipy import ndimage
 from tqdm import tqdm
 
 from printability.config import Preset
+from printability.geometry.measure import line_steps
 
 if TYPE_CHECKING:
     from printability.evaluate.predict import Predictions
@@ -240,14 +241,7 @@ def _occupied(solid: np.ndarray, idx: np.ndarray) -> np.ndarray:
     return solid[clipped[..., 0], clipped[..., 1], clipped[..., 2]] & inside
 
 
-def _line_directions() -> np.ndarray:
-    """One integer step per line through a voxel and its 26 neighbours (13 lines)."""
-    offsets = np.array([(i, j, k) for i in (-1, 0, 1) for j in (-1, 0, 1) for k in (-1, 0, 1)])
-    first = np.array([o[np.flatnonzero(o)[0]] if o.any() else 0 for o in offsets])
-    return offsets[first > 0]
-
-
-_LINES = _line_directions()
+_LINES = line_steps()
 
 
 def measure(

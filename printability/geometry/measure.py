@@ -194,12 +194,17 @@ def _solid_on_both_sides(solid: np.ndarray, voxels: np.ndarray, reach: float) ->
     return False
 
 
-def _line_directions() -> np.ndarray:
-    """One unit vector per line through a voxel and its 26 neighbours (13 lines)."""
+def line_steps() -> np.ndarray:
+    """One integer step per line through a voxel and its 26 neighbours (13 lines, (13, 3))."""
     offsets = np.array([(i, j, k) for i in (-1, 0, 1) for j in (-1, 0, 1) for k in (-1, 0, 1)])
     first_nonzero = np.array([o[np.flatnonzero(o)[0]] if o.any() else 0 for o in offsets])
-    half = offsets[first_nonzero > 0]
-    return half / np.linalg.norm(half, axis=1, keepdims=True)
+    return offsets[first_nonzero > 0]
+
+
+def _line_directions() -> np.ndarray:
+    """The 13 lines of `line_steps` as unit vectors."""
+    steps = line_steps()
+    return steps / np.linalg.norm(steps, axis=1, keepdims=True)
 
 
 _LINE_DIRECTIONS = _line_directions()

@@ -27,7 +27,7 @@ from printability.evaluate.rules import RuleBaseline, thresholds_from_dict
 from printability.geometry.mesh_io import MESH_SUFFIXES, find_meshes, load_and_repair
 from printability.geometry.voxelize import voxelize
 from printability.inspect.processes import ProcessProfile, get_process
-from printability.models.inference import fuse_for_inference
+from printability.models.inference import fuse_for_inference, native_bf16
 from printability.train.checkpoint import load_checkpoint, model_from_checkpoint
 
 DEFAULT_CHECKPOINT = Path(__file__).resolve().parent.parent / "assets" / "fastnet64.pt"
@@ -152,7 +152,7 @@ class Checker:
         """The network's P(printable) for voxel grids, in one batch (bf16 where native)."""
         x = torch.from_numpy(np.stack(solids).astype(np.float32))[:, None]
         x = x.contiguous(memory_format=torch.channels_last_3d)
-        bf16 = bool(getattr(torch.cpu, "_is_avx512_bf16_supported", lambda: False)())
+        bf16 = native_bf16(torch.device("cpu"))
         with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
             return torch.sigmoid(self.fused(x).float()).numpy()
 

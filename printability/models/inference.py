@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import copy
 
+import torch
 from torch import nn
 from torch.nn.utils.fusion import fuse_conv_bn_eval
 
@@ -26,3 +27,11 @@ def fuse_for_inference(model: nn.Module) -> nn.Module:
                 module._modules[first] = fuse_conv_bn_eval(conv, norm)
                 module._modules[second] = nn.Identity()
     return fused
+
+
+def native_bf16(device: torch.device) -> bool:
+    """True where bf16 autocast runs on native hardware (AMX/AVX-512 bf16 CPUs, Ampere+ GPUs):
+    elsewhere it is emulated and slower than fp32."""
+    if device.type == "cuda":
+        return torch.cuda.is_bf16_supported()
+    return bool(getattr(torch.cpu, "_is_avx512_bf16_supported", lambda: False)())

@@ -29,6 +29,7 @@ from printability.data.store import read_info
 from printability.data.torch_dataset import VoxelTorchDataset
 from printability.evaluate.metrics import scores_from_confusion
 from printability.models import count_parameters, create_model
+from printability.models.inference import native_bf16
 from printability.train import distributed
 from printability.train.checkpoint import load_checkpoint, model_kwargs, save_checkpoint
 from printability.train.distributed import DistContext
@@ -387,9 +388,7 @@ def _use_bf16(config: TrainConfig, device: torch.device) -> bool:
     """bf16 autocast where the hardware runs it natively (AMX/AVX-512 bf16 CPUs, Ampere+ GPUs)."""
     if config.precision != "auto":
         return config.precision == "bf16"
-    if device.type == "cuda":
-        return torch.cuda.is_bf16_supported()
-    return bool(getattr(torch.cpu, "_is_avx512_bf16_supported", lambda: False)())
+    return native_bf16(device)
 
 
 def _share_cpu_threads(ctx: DistContext) -> None:
