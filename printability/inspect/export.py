@@ -24,9 +24,8 @@ from typing import Any
 
 import torch
 from torch import nn
-from torch.nn import functional as F
 
-from printability.models.fastnet import FullResolutionStem, phase_kernels
+from printability.models.fastnet import FullResolutionStem, phase_conv_max, phase_kernels
 from printability.models.inference import fuse_for_inference
 from printability.train.checkpoint import load_checkpoint, model_from_checkpoint
 
@@ -108,14 +107,11 @@ class _PhaseStem(nn.Module):
 
     def __init__(self, stem: FullResolutionStem) -> None:
         super().__init__()
-        self.channels = stem.conv.weight.shape[0]
         self.register_buffer("kernels", phase_kernels(stem.conv.weight.detach()))
         self.norm = stem.norm
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
-        y = F.conv3d(x.float(), self.kernels, stride=2, padding=1)
-        pooled = y.unflatten(1, (self.channels, 8)).amax(2)
-        return torch.relu(self.norm(pooled))
+        return torch.relu(self.norm(phase_conv_max(x.float(), self.kernels)))
 
 
 def _resolution(payload: dict[str, Any], checkpoint: str | Path) -> int:

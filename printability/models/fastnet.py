@@ -56,13 +56,19 @@ def phase_kernels(weight: torch.Tensor) -> torch.Tensor:
 def conv3_maxpool2(x: torch.Tensor, weight: torch.Tensor) -> torch.Tensor:
     """max_pool3d(conv3d(x, weight, padding=1), 2) for a one-channel x, computed as a stride-2
     conv with the phase kernels and a max over each block's 8 positions (no full-size output)."""
-    channels = weight.shape[0]
+    return phase_conv_max(x, phase_kernels(weight))
+
+
+def phase_conv_max(x: torch.Tensor, kernels: torch.Tensor) -> torch.Tensor:
+    """The stride-2 conv with precomputed `phase_kernels` and the max over each block's 8
+    positions (ONNX export keeps the kernels as a constant)."""
+    channels = kernels.shape[0] // 8
     # one input channel is the same memory in either layout; plain strides make oneDNN take
     # the same path (and rounding) for both
     x = x.reshape(x.shape[0], *x.shape[2:]).unsqueeze(1)
-    y = F.conv3d(x, phase_kernels(weight), stride=2, padding=1)
+    y = F.conv3d(x, kernels, stride=2, padding=1)
     blocks = y.view(y.shape[0], channels, 8, *y.shape[2:])
-    if torch.is_grad_enabled() and (x.requires_grad or weight.requires_grad):
+    if torch.is_grad_enabled() and (x.requires_grad or kernels.requires_grad):
         # max routes each gradient to one position, as max_pool3d does (amax splits ties)
         return blocks.max(2).values
     return blocks.amax(2)  # no indices to keep: several times faster
