@@ -102,6 +102,7 @@ class GenerateConfig:
     seed: int = 0
     preset: str = "seed2021"
     max_holes: int = 1
+    radius_factor: float = 1.25  # printable-radius holes span r_p .. radius_factor * r_p
     units: str = "mm"
     split_fractions: tuple[float, float, float] = (0.8, 0.1, 0.1)
     parts_per_shard: int = 64
@@ -116,6 +117,8 @@ class GenerateConfig:
             raise ValueError(f"parts_per_shard must be >= 1, got {self.parts_per_shard}")
         if self.max_tries < 1:
             raise ValueError(f"max_tries must be >= 1, got {self.max_tries}")
+        if self.radius_factor < 1:
+            raise ValueError(f"radius_factor must be >= 1, got {self.radius_factor}")
         if self.max_holes < 1:
             raise ValueError(f"max_holes must be >= 1, got {self.max_holes}")
         if self.units not in UNITS_TO_MM:

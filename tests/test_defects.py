@@ -106,3 +106,22 @@ def test_hole_directions_are_uniform_on_the_sphere(seed_thresholds):
     )
     assert np.abs(axes.mean(axis=0)).max() < 0.15  # no preferred direction
     assert np.allclose((axes**2).mean(axis=0), 1 / 3, atol=0.08)  # isotropic
+
+
+@pytest.mark.parametrize("target", ["printable_hole", "thin_wall"])
+def test_radius_factor_widens_the_printable_radii(seed_thresholds, target):
+    solid = box_grid((4, 4, 4), (60, 60, 60))  # room for a wide hole with its wall
+    radii = {}
+    for factor in (1.25, 3.0):
+        radii[factor] = [
+            make_defect(
+                solid, target, seed_thresholds, np.random.default_rng(s), radius_factor=factor
+            )
+            .holes[0]
+            .radius
+            for s in range(8)
+        ]
+    r_p = seed_thresholds.r_p
+    assert all(r_p <= r <= 1.25 * r_p for r in radii[1.25])
+    assert all(r_p <= r <= 3.0 * r_p for r in radii[3.0])
+    assert max(radii[3.0]) > 1.5 * r_p  # beyond what the default factor can give

@@ -89,9 +89,11 @@ def make_defect(
     rng: np.random.Generator,
     max_holes: int = 1,
     max_tries: int = 40,
+    radius_factor: float = 1.25,
 ) -> DefectSample:
     """Carve 1..max_holes holes into `solid`: the first measures as `target`, any others as
-    printable holes (so the manifest's hole figures describe the defect)."""
+    printable holes (so the manifest's hole figures describe the defect). Printable-radius holes
+    are drawn from r_p to radius_factor * r_p."""
     if target not in DEFECT_CLASSES or target == "no_defect":
         raise ValueError(f"not a hole defect: {target!r}")
     reasons: Counter = Counter()
@@ -99,7 +101,7 @@ def make_defect(
     n_holes = int(rng.integers(1, max_holes + 1))  # drawn once, so retries do not favour one hole
     kinds = [target] + ["printable_hole"] * (n_holes - 1)
     for _ in range(max_tries):
-        holes = _place_holes(solid, filled, kinds, th, rng)
+        holes = _place_holes(solid, filled, kinds, th, rng, radius_factor)
         if holes is None:
             reasons["no place for the hole"] += 1
             continue
@@ -115,7 +117,12 @@ def make_defect(
 
 
 def _place_holes(
-    solid: np.ndarray, filled: np.ndarray, kinds: list[str], th: Preset, rng: np.random.Generator
+    solid: np.ndarray,
+    filled: np.ndarray,
+    kinds: list[str],
+    th: Preset,
+    rng: np.random.Generator,
+    radius_factor: float = 1.25,
 ) -> list[Hole] | None:
     """Propose one hole per kind, each in material left by the ones before."""
     holes: list[Hole] = []
@@ -123,7 +130,7 @@ def _place_holes(
         if holes:  # later holes go into what the earlier ones left
             solid = solid & ~hole_mask(solid.shape, holes[-1])
             filled = np.argwhere(solid)
-        hole = _propose_hole(solid, filled, kind, th, rng)
+        hole = _propose_hole(solid, filled, kind, th, rng, radius_factor)
         if hole is None:
             return None
         holes.append(hole)
@@ -131,7 +138,12 @@ def _place_holes(
 
 
 def _propose_hole(
-    solid: np.ndarray, filled: np.ndarray, kind: str, th: Preset, rng: np.random.Generator
+    solid: np.ndarray,
+    filled: np.ndarray,
+    kind: str,
+    th: Preset,
+    rng: np.random.Generator,
+    radius_factor: float = 1.25,
 ) -> Hole | None:
     """A radius for `kind`, and an axis (direction and point) drawn uniformly from the random
     directions and points probed whose cross-section has room for the wall that `kind` needs."""
@@ -139,10 +151,10 @@ def _propose_hole(
         radius = rng.uniform(max(1.0, th.r_np / 2), th.r_np)
         wall_lo, wall_hi = 1.5, np.inf
     elif kind == "thin_wall":
-        radius = rng.uniform(th.r_p, 1.25 * th.r_p)
+        radius = rng.uniform(th.r_p, radius_factor * th.r_p)
         wall_lo, wall_hi = 1.0, th.b_np
     else:
-        radius = rng.uniform(th.r_p, 1.25 * th.r_p)
+        radius = rng.uniform(th.r_p, radius_factor * th.r_p)
         wall_lo, wall_hi = th.b_p + 0.5, np.inf
     if len(filled) == 0:
         return None

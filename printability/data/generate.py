@@ -158,7 +158,15 @@ def make_part_samples(
             samples = [
                 DefectSample(base.solid, "no_defect")
                 if target == "no_defect"
-                else make_defect(base.solid, target, th, rng, config.max_holes, config.max_tries)
+                else make_defect(
+                    base.solid,
+                    target,
+                    th,
+                    rng,
+                    config.max_holes,
+                    config.max_tries,
+                    config.radius_factor,
+                )
                 for target in DEFECT_CLASSES
             ]
         except PartRejected as exc:
