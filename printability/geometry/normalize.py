@@ -62,12 +62,7 @@ def principal_axes(mesh: trimesh.Trimesh) -> tuple[np.ndarray, np.ndarray]:
 def place_in_grid(mesh: trimesh.Trimesh, config: VoxelConfig) -> GridPlacement:
     """Work out the placement of a watertight mesh in the grid: aligned (optional), centred, and
     scaled to fit inside the margin (fit-to-grid) or at config.pitch_mm (fixed pitch)."""
-    if config.align:
-        origin, rotation = principal_axes(mesh)
-    else:
-        origin, rotation = np.asarray(mesh.bounds.mean(axis=0), float), np.eye(3)
-    local = (np.asarray(mesh.vertices, float) - origin) @ rotation.T
-    lo, hi = local.min(axis=0), local.max(axis=0)
+    origin, rotation, lo, hi = _frame(mesh, config.align)
     n = config.resolution
     if config.pitch_mm is None:
         extent = float((hi - lo).max())
@@ -84,6 +79,33 @@ def place_in_grid(mesh: trimesh.Trimesh, config: VoxelConfig) -> GridPlacement:
             )
     shift = np.full(3, n / 2.0) - (lo + hi) / 2 * scale
     return GridPlacement(rotation, origin, float(scale), shift)
+
+
+def place_at_pitch(
+    mesh: trimesh.Trimesh, pitch_mm: float, align: bool = True, margin: int = 2
+) -> tuple[GridPlacement, tuple[int, int, int]]:
+    """Placement at a fixed pitch in a grid sized to the part (aligned as `place_in_grid`),
+    with at least `margin` empty voxels on every side; returns it and the grid's shape."""
+    if pitch_mm <= 0:
+        raise ValueError(f"pitch must be positive, got {pitch_mm} mm")
+    origin, rotation, lo, hi = _frame(mesh, align)
+    scale = 1.0 / pitch_mm
+    shape = np.ceil((hi - lo) * scale - 1e-6).astype(int) + 2 * margin  # 1e-6: float noise
+    shift = shape / 2.0 - (lo + hi) / 2 * scale
+    return GridPlacement(rotation, origin, scale, shift), tuple(int(n) for n in shape)
+
+
+def _frame(
+    mesh: trimesh.Trimesh, align: bool
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
+    """Origin and rotation of the part's frame (principal axes, or the bounding box's centre
+    and the mesh axes), and the part's bounds in that frame."""
+    if align:
+        origin, rotation = principal_axes(mesh)
+    else:
+        origin, rotation = np.asarray(mesh.bounds.mean(axis=0), float), np.eye(3)
+    local = (np.asarray(mesh.vertices, float) - origin) @ rotation.T
+    return origin, rotation, local.min(axis=0), local.max(axis=0)
 
 
 def _surface_third_moments(
