@@ -1,6 +1,7 @@
 """`check --report OUT.html`: one self-contained page with the verdict table and, for every part
 judged not printable, where the network sees the problem: three slices through the Grad-CAM
-peak (the part in grey, the heatmap over it) and the heatmap's projections along each axis."""
+peak (the part in grey, the heatmap over it), the heatmap's projections along each axis, and a
+3D view from two sides (the part's surface voxels, translucent, with the hot voxels over it)."""
 
 from __future__ import annotations
 
@@ -17,6 +18,8 @@ from matplotlib.figure import Figure
 from printability.inspect.check import PartCheck, format_table
 
 AXES = ("x", "y", "z")
+HOT = 0.5  # Grad-CAM level from which a voxel is drawn as hot in the 3D view
+VIEWS = ((25, 35), (25, 215))  # (elevation, azimuth) in degrees: two opposite sides
 
 
 def heatmap_figure(solid: np.ndarray, heatmap: np.ndarray, peak_vox: Sequence[float]) -> Figure:
@@ -46,6 +49,74 @@ def heatmap_figure(solid: np.ndarray, heatmap: np.ndarray, peak_vox: Sequence[fl
     return fig
 
 
+def surface_voxels(solid: np.ndarray) -> np.ndarray:
+    """Indices (K, 3) of the solid voxels with an empty 6-neighbour (outside the grid counts as
+    empty): the part's skin, far fewer points than the whole solid for a 3D scatter."""
+    padded = np.pad(solid.astype(bool), 1, constant_values=False)
+    inner = padded[1:-1, 1:-1, 1:-1].copy()
+    for axis in range(3):
+        for step in (-1, 1):
+            inner &= np.roll(padded, step, axis=axis)[1:-1, 1:-1, 1:-1]
+    return np.argwhere(solid.astype(bool) & ~inner)
+
+
+def hot_voxels(
+    solid: np.ndarray, heatmap: np.ndarray, threshold: float = HOT
+) -> tuple[np.ndarray, np.ndarray]:
+    """Indices (K, 3) and heat (K,) of the part's voxels, skin or interior, whose Grad-CAM is at
+    least `threshold`: where the network's evidence against printing lies on the part."""
+    points = np.argwhere(solid.astype(bool) & (heatmap >= threshold))
+    return points, heatmap[tuple(points.T)]
+
+
+def heatmap_3d_figure(
+    solid: np.ndarray,
+    heatmap: np.ndarray,
+    peak_vox: Sequence[float],
+    max_points: int = 20_000,
+) -> Figure:
+    """The part's surface (light grey, translucent) with its hot voxels coloured by heat and the
+    peak marked, from two opposite viewpoints; point clouds are thinned to `max_points` each."""
+    rng = np.random.default_rng(0)  # the same thinning every time: reproducible pictures
+    skin = _thin(surface_voxels(solid), max_points, rng)
+    hot, heat = hot_voxels(solid, heatmap)
+    keep = _thin(np.arange(len(hot)), max_points, rng)
+    hot, heat = hot[keep], heat[keep]
+    band = np.digitize(heat, np.linspace(HOT, 1, 6)[1:-1])  # 5 bands, hottest drawn last
+    fig = Figure(figsize=(12, 5.5))  # fixed margins: a constrained layout doubles the time
+    for k, (elev, azim) in enumerate(VIEWS):
+        ax = fig.add_subplot(1, 2, k + 1, projection="3d", computed_zorder=False)  # call order
+        ax.scatter(*skin.T, s=4, c="0.55", alpha=0.2, linewidths=0, depthshade=False)
+        for b in range(5):  # a 3D scatter is depth-sorted: bands keep the hot core in sight
+            image = ax.scatter(*hot[band == b].T, c=heat[band == b], s=14, cmap="inferno",
+                               vmin=HOT, vmax=1, alpha=0.5, linewidths=0,
+                               depthshade=False)  # fmt: skip
+        ax.scatter(*np.asarray(peak_vox, float)[:, None], s=250, c="c", marker="P",
+                   edgecolors="k", depthshade=False)  # fmt: skip
+        _frame_3d(ax, solid.shape)
+        ax.view_init(elev=elev, azim=azim)
+        ax.set_title(f"elevation {elev}\N{DEGREE SIGN}, azimuth {azim}\N{DEGREE SIGN}")
+    fig.subplots_adjust(left=0.03, right=0.9, bottom=0.02, top=0.98, wspace=0.1)
+    fig.colorbar(image, ax=fig.axes, shrink=0.6,
+                 label=f"Grad-CAM \N{GREATER-THAN OR EQUAL TO} {HOT} on the part")  # fmt: skip
+    return fig
+
+
+def _thin(points: np.ndarray, max_points: int, rng: np.random.Generator) -> np.ndarray:
+    """At most `max_points` rows of `points`, drawn uniformly without replacement (in order)."""
+    if len(points) <= max_points:
+        return points
+    return points[np.sort(rng.choice(len(points), max_points, replace=False))]
+
+
+def _frame_3d(ax, shape: Sequence[int]) -> None:
+    """Axes spanning the whole grid with true proportions (voxels are cubes), labelled."""
+    for axis, n in enumerate(shape):
+        getattr(ax, f"set_{AXES[axis]}lim")(-0.5, n - 0.5)
+        getattr(ax, f"set_{AXES[axis]}label")(f"{AXES[axis]} (voxels)")
+    ax.set_box_aspect(tuple(shape))
+
+
 def write_check_report(results: Sequence[PartCheck], path: str | Path) -> Path:
     """Write the page; parts without a kept heatmap (printable ones) appear in the table only."""
     path = Path(path)
@@ -54,6 +125,7 @@ def write_check_report(results: Sequence[PartCheck], path: str | Path) -> Path:
         if r.heatmap is None or r.solid is None or r.peak_vox is None:
             continue
         png = _png(heatmap_figure(r.solid, r.heatmap, r.peak_vox))
+        png_3d = _png(heatmap_3d_figure(r.solid, r.heatmap, r.peak_vox))
         where = (
             "" if r.suspect_mm is None else " at ({:.1f}, {:.1f}, {:.1f}) mm".format(*r.suspect_mm)
         )
@@ -66,6 +138,8 @@ def write_check_report(results: Sequence[PartCheck], path: str | Path) -> Path:
             f"<h2>{_e(Path(r.file).name)}: not printable</h2><p>P(printable) {r.probability:.3f};"
             f" most suspicious region{_e(where)} (part coordinates); {_e(', '.join(sizes))}.</p>"
             f"<img alt='Grad-CAM of {_e(r.file)}' src='data:image/png;base64,{png}'>"
+            f"<img alt='3D view of the Grad-CAM over {_e(r.file)}'"
+            f" src='data:image/png;base64,{png_3d}'>"
         )
     page = (
         "<!DOCTYPE html><html><head><meta charset='utf-8'><title>printability check</title>"

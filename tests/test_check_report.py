@@ -1,0 +1,107 @@
+"""`check --report`: the 3D view of the Grad-CAM over a part (surface voxels, hot voxels, two
+viewpoints) and the page that embeds it next to the slices; inputs are built synthetically."""
+
+from __future__ import annotations
+
+import base64
+import re
+
+import numpy as np
+import pytest
+
+from printability.inspect.check import PartCheck
+from printability.inspect.report import (
+    VIEWS,
+    heatmap_3d_figure,
+    hot_voxels,
+    surface_voxels,
+    write_check_report,
+)
+
+
+def _part(shape=(16, 16, 16), peak=(8, 9, 7), sigma=2.0):
+    """A box filling the grid's middle and a Gaussian heat centred on `peak`."""
+    solid = np.zeros(shape, bool)
+    solid[tuple(slice(2, n - 2) for n in shape)] = True
+    grid = np.indices(shape).transpose(1, 2, 3, 0)
+    heat = np.exp(-((grid - np.array(peak)) ** 2).sum(-1) / (2 * sigma**2))
+    return solid, heat, [float(v) for v in peak]
+
+
+def _hot_collections(ax):
+    """The scatters coloured by heat (the skin and the peak have no colour array)."""
+    return [c for c in ax.collections if c.get_array() is not None]
+
+
+def test_surface_voxels_are_the_outer_shell_of_a_cube():
+    solid = np.zeros((6, 6, 6), bool)
+    solid[1:5, 1:5, 1:5] = True
+    skin = surface_voxels(solid)
+    assert len(skin) == 4**3 - 2**3
+    inner = {(i, j, k) for i in (2, 3) for j in (2, 3) for k in (2, 3)}
+    expected = {tuple(p) for p in np.argwhere(solid)} - inner
+    assert {tuple(map(int, p)) for p in skin} == expected
+
+
+def test_the_grid_border_counts_as_empty():
+    skin = surface_voxels(np.ones((3, 4, 5), bool))  # non-cubic, touching every face
+    assert len(skin) == 3 * 4 * 5 - 1 * 2 * 3
+    assert surface_voxels(np.zeros((3, 3, 3), bool)).shape == (0, 3)
+
+
+def test_hot_voxels_are_on_the_part_around_the_peak():
+    solid, heat, peak = _part()
+    points, values = hot_voxels(solid, heat)
+    assert solid[tuple(points.T)].all() and (values >= 0.5).all()
+    assert np.array_equal(values, heat[tuple(points.T)])
+    hot = {tuple(map(int, p)) for p in points}
+    around = {tuple(int(c) + d - 1 for c, d in zip(peak, step, strict=True))
+              for step in np.ndindex(3, 3, 3)}  # fmt: skip
+    assert around <= hot  # the 27 voxels around the peak (all inside the box)
+    assert len(hot) == int((solid & (heat >= 0.5)).sum())
+
+
+def test_the_figure_has_two_3d_views_of_the_whole_grid_with_the_hot_points():
+    shape = (20, 14, 10)  # not cubic: proportions follow the grid
+    solid, heat, peak = _part(shape, peak=(10, 7, 5))
+    fig = heatmap_3d_figure(solid, heat, peak)
+    views = [ax for ax in fig.axes if ax.name == "3d"]
+    assert len(views) == 2
+    expected_hot = int((solid & (heat >= 0.5)).sum())
+    for ax, (elev, azim) in zip(views, VIEWS, strict=True):
+        assert (ax.elev, ax.azim) == (elev, azim)
+        assert ax.get_xlim() == (-0.5, 19.5) and ax.get_zlim() == (-0.5, 9.5)
+        aspect = np.array(ax.get_box_aspect())
+        assert aspect / aspect[0] == pytest.approx(np.array(shape) / shape[0])
+        assert [ax.get_xlabel(), ax.get_ylabel(), ax.get_zlabel()] == [
+            "x (voxels)",
+            "y (voxels)",
+            "z (voxels)",
+        ]
+        drawn = np.concatenate([c.get_array() for c in _hot_collections(ax)])
+        assert len(drawn) == expected_hot
+        assert drawn.max() == pytest.approx(heat[tuple(int(v) for v in peak)])
+
+
+def test_point_clouds_are_thinned_for_speed():
+    solid, heat, peak = _part((24, 24, 24), sigma=6.0)
+    fig = heatmap_3d_figure(solid, heat, peak, max_points=500)
+    ax = fig.axes[0]
+    assert sum(len(c.get_array()) for c in _hot_collections(ax)) == 500
+    assert len(ax.collections[0].get_offsets()) <= 500  # the skin
+
+
+def test_the_report_embeds_slices_and_the_3d_view_for_a_part_not_printable(tmp_path):
+    solid, heat, peak = _part()
+    bad = PartCheck(file="a.stl", printable=False, probability=0.1, network_printable=False,
+                    process_ok=True, pitch_mm=0.5, solid=solid, heatmap=heat,
+                    peak_vox=peak)  # fmt: skip
+    good = PartCheck(file="b.stl", printable=True, probability=0.9, network_printable=True,
+                     process_ok=True, pitch_mm=0.5)  # fmt: skip
+    page = write_check_report([bad, good], tmp_path / "out" / "report.html").read_text()
+    images = re.findall(r"<img alt='([^']*)' src='data:image/png;base64,([^']+)'>", page)
+    assert len(images) == 2
+    assert [alt for alt, _ in images] == ["Grad-CAM of a.stl", "3D view of the Grad-CAM over a.stl"]
+    for _, data in images:
+        assert base64.b64decode(data).startswith(b"\x89PNG")
+    assert "b.stl" in page and "b.stl: not printable" not in page
