@@ -70,6 +70,12 @@ def _parser() -> argparse.ArgumentParser:
     gen.add_argument("--preset", default="seed2021", choices=sorted(PRESETS))
     gen.add_argument("--max-holes", type=int, default=1, help="holes per defective sample, 1..K")
     gen.add_argument(
+        "--radius-factor",
+        type=float,
+        default=1.25,
+        help="printable-radius holes span r_p .. this x r_p (wider: the model sees big holes)",
+    )
+    gen.add_argument(
         "--units",
         default="mm",
         choices=sorted(UNITS_TO_MM),
@@ -176,6 +182,12 @@ def _parser() -> argparse.ArgumentParser:
                     help="units of files that do not state them")  # fmt: skip
     ck.add_argument("--process", default="fdm", choices=sorted(PROCESSES),
                     help="the process whose minimum wall and hole apply")  # fmt: skip
+    ck.add_argument(
+        "--pitch", default="auto", type=_pitch,
+        help="auto (default): fit the part to the model's grid unless a voxel would be thicker "
+        "than the process's thinnest wall, then the process's pitch in overlapping windows; "
+        "fit; process; or mm per voxel",
+    )  # fmt: skip
     ck.add_argument("--json", action="store_true", help="JSON instead of a table")
     ck.add_argument(
         "--report", type=Path, default=None, help="HTML page: Grad-CAM of the unprintable parts"
@@ -249,6 +261,7 @@ def _cmd_generate(args: argparse.Namespace) -> int:
         seed=args.seed,
         preset=args.preset,
         max_holes=args.max_holes,
+        radius_factor=args.radius_factor,
         units=args.units,
         parts_per_shard=args.parts_per_shard,
         voxel=VoxelConfig(resolution=args.resolution, pitch_mm=args.pitch_mm),
@@ -480,12 +493,29 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
     return EXIT_OK
 
 
+def _pitch(text: str) -> str | float:
+    """`check --pitch`: a mode name or a positive number of mm per voxel."""
+    from printability.inspect.windows import PITCH_MODES
+
+    if text in PITCH_MODES:
+        return text
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not value > 0:
+        modes = ", ".join(PITCH_MODES)
+        raise argparse.ArgumentTypeError(f"{text!r}: use {modes} or a positive number of mm")
+    return value
+
+
 def _cmd_check(args: argparse.Namespace) -> int:
     from printability.inspect.check import Checker, exit_code, format_table, to_json
 
     checker = Checker(
         args.checkpoint, args.process, args.units,
         explain=not args.no_explain or args.report is not None, keep_maps=args.report is not None,
+        pitch=args.pitch,
     )  # fmt: skip
     results = checker.check_paths(args.paths, progress=not args.no_progress and not args.json)
     if not results:

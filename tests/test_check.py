@@ -118,6 +118,6 @@ def test_report_shows_a_heatmap_for_each_unprintable_part(parts, tmp_path, capsy
     code = main(["check", str(parts / "examples"), "--report", str(report), "--no-progress"])
     assert code == 1 and report.exists()
     page = report.read_text()
-    assert page.count("<img") == 2  # narrow_hole and thin_wall; the printable boxes: table only
+    assert page.count("<img") == 4  # slices and 3D for narrow_hole and thin_wall; not the others
     assert "narrow_hole.stl: not printable" in page and "thin_wall.stl: not printable" in page
     assert "plain_box.stl" in page and "http" not in page  # self-contained

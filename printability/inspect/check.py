@@ -1,12 +1,14 @@
 """`printability check`: a verdict, a location and sizes in mm for each mesh a user hands in.
 
 Per part: the mesh is read and repaired, voxelized exactly as the checkpoint's training data
-(its VoxelConfig), judged by the network (P(printable)), measured by the rule baseline
+(its VoxelConfig) or, when that makes a voxel thicker than the process's thinnest wall, at the
+process's pitch and cut into overlapping windows of the network's input size (`windows.py`);
+judged by the network (P(printable), the lowest over the windows), measured by the rule baseline
 (smallest hole diameter and thinnest wall, converted to mm with the part's voxel pitch) and
-compared with a process's limits, and the most suspicious region (the peak of a 3D Grad-CAM) is
-mapped back to the part's own coordinates in mm. A part is printable when the network says so
-and no measured size is under the process's limits. A file that cannot be read gets its own row
-with the reason; the others go on.
+compared with a process's limits, and the most suspicious region (the peak of a 3D Grad-CAM in
+the worst window) is mapped back to the part's own coordinates in mm. A part is printable when
+the network says so and no measured size is under the process's limits. A file that cannot be
+read gets its own row with the reason; the others go on.
 """
 
 from __future__ import annotations
@@ -25,8 +27,10 @@ from tqdm import tqdm
 from printability.config import VoxelConfig
 from printability.evaluate.rules import RuleBaseline, thresholds_from_dict
 from printability.geometry.mesh_io import MESH_SUFFIXES, find_meshes, load_and_repair
-from printability.geometry.voxelize import voxelize
+from printability.geometry.normalize import GridPlacement, place_in_grid
+from printability.geometry.voxelize import voxelize, voxelize_at_pitch
 from printability.inspect.processes import ProcessProfile, get_process
+from printability.inspect.windows import choose_pitch, pad_to_window, rules_pitch, windows
 from printability.models.inference import fuse_for_inference, native_bf16
 from printability.train.checkpoint import load_checkpoint, model_from_checkpoint
 
@@ -44,12 +48,16 @@ class PartCheck:
     network_printable: bool | None = None
     process: str = ""
     min_hole_diameter_mm: float | None = None  # None: no hole narrower than the closing ball
-    min_wall_mm: float | None = None  # None: no wall thinner than the opening ball
+    min_wall_mm: float | None = None  # None: no wall thinner than the opening ball (+-1 voxel)
     hole_limit_mm: float | None = None
     wall_limit_mm: float | None = None
     process_ok: bool | None = None
     suspect_mm: list[float] | None = None  # Grad-CAM peak in the mesh's coordinates (defects)
     pitch_mm: float | None = None  # edge of one voxel: sizes below it are not seen
+    pitch_reason: str = ""  # why this pitch (windows.choose_pitch)
+    wall_pitch_mm: float | None = None  # the grid walls are measured in (see windows.py)
+    windows: int = 0  # network inputs judged: 1 for a part fitted to the grid
+    grid: list[int] | None = None  # voxels along x, y, z (the part's own frame)
     size_mm: list[float] | None = None
     seconds: float = 0.0
     problems: list[str] = field(default_factory=list)
@@ -74,6 +82,7 @@ class Checker:
         units: str = "mm",
         explain: bool = True,
         keep_maps: bool = False,
+        pitch: str | float = "auto",
     ) -> None:
         path = Path(checkpoint) if checkpoint else DEFAULT_CHECKPOINT
         payload = load_checkpoint(path)
@@ -89,6 +98,8 @@ class Checker:
         self.fused = fuse_for_inference(self.network).to(memory_format=torch.channels_last_3d)
         self.explain = explain
         self.keep_maps = keep_maps  # keep grids and heatmaps on the rows (for the HTML report)
+        self.pitch = pitch  # see windows.PITCH_MODES
+        choose_pitch(pitch, 1.0, np.ones(3), self.process, self.rules.thresholds)  # validates
 
     def check_file(self, path: str | Path) -> PartCheck:
         """Judge one mesh file; any reading or preprocessing problem becomes the row's error."""
@@ -110,42 +121,79 @@ class Checker:
         return results
 
     def _check_batch(self, files: Sequence[Path]) -> list[PartCheck]:
-        """Read and voxelize each file, one network pass for the readable ones, then the rule
-        measurements and, for parts judged not printable, the Grad-CAM location."""
+        """Read and voxelize each file, one network pass over the windows of the readable ones,
+        then the rule measurements and, for parts judged not printable, the Grad-CAM location."""
         results, grids = [], {}
         for k, path in enumerate(files):
             start = time.perf_counter()
             result = PartCheck(file=str(path), process=self.process.name)
             try:
-                mesh = load_and_repair(path, self.units)
-                solid, placement = voxelize(mesh, self.voxel_config)
-                if not solid.any():
-                    raise ValueError("no voxel is inside the mesh")
-                result.size_mm = [round(float(v), 3) for v in mesh.extents]
-                result.pitch_mm = round(placement.pitch_mm, 4)
-                grids[k] = (solid, placement)
+                grids[k] = self.voxel_grid(path, result)
             except (ValueError, OSError) as exc:  # MeshError is a ValueError
                 result.error = _one_line(exc, path)
             result.seconds = time.perf_counter() - start
             results.append(result)
-        if grids:
-            start = time.perf_counter()
-            probabilities = self.probabilities([solid for solid, _ in grids.values()])
-            share = (time.perf_counter() - start) / len(grids)
-            for (k, (solid, placement)), probability in zip(grids.items(), probabilities,
-                                                             strict=True):  # fmt: skip
-                started = time.perf_counter()
-                result = results[k]
-                result.probability = round(float(probability), 6)
-                result.network_printable = result.probability >= 0.5
-                self._measure(solid, placement.pitch_mm, result)
-                if self.explain and not result.network_printable:  # a location for a problem
-                    result.suspect_mm = self.suspect(solid, placement, result)
-                if self.keep_maps:
-                    result.solid = solid
-                result.printable = bool(result.network_printable and result.process_ok)
-                result.seconds = round(result.seconds + share + time.perf_counter() - started, 3)
+        if not grids:
+            return results
+        start = time.perf_counter()
+        cuts = {k: list(windows(pad_to_window(solid, self.size)[0], self.size))
+                for k, (solid, _, _) in grids.items()}  # fmt: skip
+        flat = [window for k in grids for _, window in cuts[k]]
+        chunks = [self.probabilities(flat[i : i + 16]) for i in range(0, len(flat), 16)]
+        probabilities = iter(np.concatenate(chunks))
+        share = (time.perf_counter() - start) / len(grids)
+        for k, (solid, placement, wall_grid) in grids.items():
+            started = time.perf_counter()
+            result = results[k]
+            part = np.array([next(probabilities) for _ in cuts[k]])
+            worst = int(np.argmin(part))
+            result.windows = len(part)
+            result.probability = round(float(part[worst]), 6)
+            result.network_printable = result.probability >= 0.5
+            self._measure(solid, placement.pitch_mm, result, wall_grid)
+            corner, window = cuts[k][worst]
+            offset = np.array(corner) - pad_to_window(solid, self.size)[1]
+            if self.explain and not result.network_printable:  # a location for a problem
+                result.suspect_mm = self.suspect(window, placement, result, offset)
+            if self.keep_maps:
+                result.solid = window
+            result.printable = bool(result.network_printable and result.process_ok)
+            result.seconds = round(result.seconds + share + time.perf_counter() - started, 3)
         return results
+
+    @property
+    def size(self) -> int:
+        """The network's input edge in voxels (its training resolution)."""
+        return self.voxel_config.resolution
+
+    def voxel_grid(
+        self, path: str | Path, result: PartCheck
+    ) -> tuple[np.ndarray, GridPlacement, tuple[np.ndarray, float] | None]:
+        """Read, repair and voxelize one mesh at the pitch `choose_pitch` picks; fills in the
+        row's size, pitch and grid. Returns the network's grid, its placement, and, at a fixed
+        pitch, a coarser grid and its pitch for the rules' walls (windows.rules_pitch)."""
+        mesh = load_and_repair(path, self.units)
+        fit = place_in_grid(mesh, self.voxel_config)
+        choice = choose_pitch(
+            self.pitch, fit.pitch_mm, mesh.extents, self.process, self.rules.thresholds,
+            self.voxel_config.pitch_mm,
+        )  # fmt: skip
+        if choice.pitch_mm is None:
+            solid, placement = voxelize(mesh, self.voxel_config)
+        else:
+            solid, placement = voxelize_at_pitch(mesh, choice.pitch_mm, self.voxel_config.align)
+        if not solid.any():
+            raise ValueError("no voxel is inside the mesh")
+        result.size_mm = [round(float(v), 3) for v in mesh.extents]
+        result.pitch_mm = round(placement.pitch_mm, 4)
+        result.pitch_reason = choice.reason
+        result.grid = [int(n) for n in solid.shape]
+        wall_grid = None
+        coarser = rules_pitch(self.process, self.rules.thresholds)
+        if choice.pitch_mm is not None and coarser > 1.05 * choice.pitch_mm:
+            wall_grid = (voxelize_at_pitch(mesh, coarser, self.voxel_config.align)[0], coarser)
+        result.wall_pitch_mm = round(placement.pitch_mm if wall_grid is None else coarser, 4)
+        return solid, placement, wall_grid
 
     @torch.inference_mode()
     def probabilities(self, solids: Sequence[np.ndarray]) -> np.ndarray:
@@ -156,37 +204,57 @@ class Checker:
         with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
             return torch.sigmoid(self.fused(x).float()).numpy()
 
-    def suspect(self, solid: np.ndarray, placement, result: PartCheck | None = None) -> list[float]:
-        """The Grad-CAM peak (where the network sees the strongest evidence of a defect), in
-        the mesh's coordinates in mm."""
+    def suspect(
+        self,
+        window: np.ndarray,
+        placement: GridPlacement,
+        result: PartCheck | None = None,
+        offset: np.ndarray | None = None,
+    ) -> list[float]:
+        """The Grad-CAM peak (where the network sees the strongest evidence of a defect) in one
+        network input whose voxel 0 is voxel `offset` of the part's grid, in the mesh's mm."""
         from printability.inspect.gradcam import grad_cam, peak
 
-        heatmap = grad_cam(self.network, solid)
+        heatmap = grad_cam(self.network, window)
         where = peak(heatmap)
         if result is not None and self.keep_maps:
             result.heatmap, result.peak_vox = heatmap, [float(v) for v in where]
-        centre = np.array([where], float) + 0.5  # voxel i spans [i, i + 1)
+        shift = np.zeros(3) if offset is None else np.asarray(offset, float)
+        centre = np.array([where], float) + shift + 0.5  # voxel i spans [i, i + 1)
         point = placement.to_mm(centre)[0]
         return [round(float(v), 2) for v in point]
 
-    def _measure(self, solid: np.ndarray, pitch_mm: float, result: PartCheck) -> None:
-        """The rule baseline's sizes in mm against the process's limits."""
+    def _measure(
+        self,
+        solid: np.ndarray,
+        pitch_mm: float,
+        result: PartCheck,
+        wall_grid: tuple[np.ndarray, float] | None = None,
+    ) -> None:
+        """The rule baseline's sizes in mm against the process's limits: holes in `solid`,
+        walls in `wall_grid` when given (a coarser grid: see windows.rules_pitch). A size is
+        measured to about a voxel, so one within half a voxel above a limit is not known to
+        clear it and counts as a problem."""
         measured = self.rules.measure(solid)
-        hole = measured.min_hole_diameter_vox
-        wall = measured.min_wall_vox
-        result.min_hole_diameter_mm = None if hole is None else round(hole * pitch_mm, 3)
-        result.min_wall_mm = None if wall is None else round(wall * pitch_mm, 3)
-        result.hole_limit_mm = self.process.min_hole_mm
-        result.wall_limit_mm = self.process.min_wall_mm
-        if result.min_hole_diameter_mm is not None and (
-            result.min_hole_diameter_mm < self.process.min_hole_mm
-        ):
-            result.problems.append(
-                f"hole {result.min_hole_diameter_mm:.2f} mm < {self.process.min_hole_mm} mm"
-            )
-        wall_limit = self.process.min_wall_mm
-        if result.min_wall_mm is not None and result.min_wall_mm < wall_limit:
-            result.problems.append(f"wall {result.min_wall_mm:.2f} mm < {wall_limit} mm")
+        hole, wall = measured.min_hole_diameter_vox, measured.min_wall_vox
+        pitches = {"hole": pitch_mm, "wall": pitch_mm}
+        if wall_grid is not None:
+            wall, pitches["wall"] = self.rules.measure(wall_grid[0]).min_wall_vox, wall_grid[1]
+        sizes = {"hole": hole, "wall": wall}
+        limits = {"hole": self.process.min_hole_mm, "wall": self.process.min_wall_mm}
+        mm = {k: None if v is None else round(v * pitches[k], 3) for k, v in sizes.items()}
+        result.min_hole_diameter_mm, result.min_wall_mm = mm["hole"], mm["wall"]
+        result.hole_limit_mm, result.wall_limit_mm = limits["hole"], limits["wall"]
+        for kind, size in mm.items():
+            if size is None or size >= limits[kind] + pitches[kind] / 2:
+                continue
+            if size < limits[kind]:
+                result.problems.append(f"{kind} {size:.2f} mm < {limits[kind]} mm")
+            else:
+                result.problems.append(
+                    f"{kind} {size:.2f} mm, not clear of {limits[kind]} mm "
+                    f"(+-{pitches[kind] / 2:.2f})"
+                )
         result.process_ok = not result.problems
 
 

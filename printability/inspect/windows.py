@@ -1,0 +1,121 @@
+"""Large parts at a fine pitch: which pitch a part is checked at, and its grid cut into
+overlapping windows of the network's input size.
+
+The networks were trained on whole parts fitted to an N^3 grid, so a part much larger than the
+features that matter (a 200 mm bracket with 1 mm walls) loses them: at 64^3 its voxels are over
+3 mm. Such a part is instead voxelized at a fixed pitch into a grid sized to it, and the network
+judges every N^3 window of that grid that holds both material and air; windows overlap by a
+quarter of N, so any feature up to N/4 voxels across lies whole in at least one window.
+
+Each judge works at the pitch where it is calibrated to the process. The network's grid puts its
+hole boundary on the process's smallest hole (`network_pitch`); the rules measure holes in that
+grid too (their closing ball is then the limit). Walls there are too many voxels for the
+network and the rules' opening to call thin, so the rules measure walls in a second, coarser
+grid where the process's thinnest wall is b_np voxels (`rules_pitch`).
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass
+
+import numpy as np
+
+from printability.config import Preset
+from printability.inspect.processes import ProcessProfile
+
+PITCH_MODES = ("auto", "fit", "process")
+"""`check --pitch`: auto (fit the part to the grid unless that makes a voxel thicker than the
+process's thinnest wall; then the process's pitches), fit (always, as trained), process (always
+the process's pitches), or a number of mm."""
+
+MAX_VOXELS = 2**25  # about 34 million: caps a fixed-pitch grid's size (and the time it takes)
+
+
+def network_pitch(process: ProcessProfile, thresholds: Preset) -> float:
+    """The mm per voxel at which the model's hole boundary, between r_np and r_p voxels of
+    radius, falls on the process's smallest hole: diameter (r_np + r_p) voxels."""
+    return process.min_hole_mm / (thresholds.r_np + thresholds.r_p)
+
+
+def rules_pitch(process: ProcessProfile, thresholds: Preset) -> float:
+    """The mm per voxel at which the process's thinnest wall is b_np voxels, a wall the rules'
+    opening finds reliably (a wall of b_np + 1 voxels is found or not by its voxel alignment)."""
+    return process.min_wall_mm / thresholds.b_np
+
+
+def budget_pitch(extents_mm: np.ndarray, max_voxels: int = MAX_VOXELS) -> float:
+    """The finest pitch at which the part's bounding box stays within `max_voxels`."""
+    volume = float(np.prod(np.maximum(np.asarray(extents_mm, float), 1e-9)))
+    return (volume / max_voxels) ** (1 / 3)
+
+
+@dataclass(frozen=True)
+class PitchChoice:
+    """How one part is voxelized: fitted to the grid (pitch None) or at a fixed pitch."""
+
+    pitch_mm: float | None
+    reason: str
+
+
+def choose_pitch(
+    mode: str | float,
+    fit_pitch_mm: float,
+    extents_mm: np.ndarray,
+    process: ProcessProfile,
+    thresholds: Preset,
+    trained_pitch_mm: float | None = None,
+    max_voxels: int = MAX_VOXELS,
+) -> PitchChoice:
+    """Pick the pitch for one part (see PITCH_MODES). A model trained at a fixed pitch is
+    always used at that pitch; a fixed pitch is never finer than the voxel budget allows."""
+    if trained_pitch_mm is not None:
+        return PitchChoice(trained_pitch_mm, "the model's training pitch")
+    if mode == "fit":
+        return PitchChoice(None, "fitted to the grid, as trained")
+    if isinstance(mode, str) and mode not in PITCH_MODES:
+        raise ValueError(f"unknown pitch {mode!r}; choose from {', '.join(PITCH_MODES)} or mm")
+    if mode == "auto" and fit_pitch_mm <= process.min_wall_mm:
+        return PitchChoice(None, "fitted to the grid, as trained")
+    wanted = network_pitch(process, thresholds) if isinstance(mode, str) else float(mode)
+    if wanted <= 0:
+        raise ValueError(f"pitch must be positive, got {wanted} mm")
+    floor = budget_pitch(extents_mm, max_voxels)
+    if floor > wanted:
+        note = f"{wanted:.3g} mm wanted; coarser to stay within {max_voxels:,} voxels"
+        return PitchChoice(floor, note)
+    reason = "the process's pitch" if isinstance(mode, str) else "the pitch asked for"
+    return PitchChoice(wanted, reason)
+
+
+def pad_to_window(solid: np.ndarray, size: int) -> tuple[np.ndarray, np.ndarray]:
+    """Pad each axis shorter than `size` evenly with air; returns the grid and the offset of the
+    original grid inside it (subtract it to map padded voxels back)."""
+    before = np.maximum(size - np.array(solid.shape), 0) // 2
+    after = np.maximum(size - np.array(solid.shape), 0) - before
+    return np.pad(solid, list(zip(before, after, strict=True))), before
+
+
+def window_starts(length: int, size: int, stride: int) -> list[int]:
+    """Window starts along one axis: every `stride`, plus one flush with the end."""
+    if length <= size:
+        return [0]
+    starts = list(range(0, length - size, stride))
+    return starts + [length - size]
+
+
+def windows(
+    solid: np.ndarray, size: int, overlap: int | None = None
+) -> Iterator[tuple[tuple[int, int, int], np.ndarray]]:
+    """(corner, window) for each size^3 window (overlap defaults to size // 4) that holds both
+    material and air; all-air and all-material windows have nothing to judge. `solid` must be
+    at least `size` along every axis (see `pad_to_window`)."""
+    stride = size - (size // 4 if overlap is None else overlap)
+    if stride < 1:
+        raise ValueError(f"overlap {overlap} leaves no stride in a window of {size}")
+    for i in window_starts(solid.shape[0], size, stride):
+        for j in window_starts(solid.shape[1], size, stride):
+            for k in window_starts(solid.shape[2], size, stride):
+                window = solid[i : i + size, j : j + size, k : k + size]
+                if window.any() and not window.all():
+                    yield (i, j, k), window
