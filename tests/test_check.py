@@ -121,3 +121,48 @@ def test_report_shows_a_heatmap_for_each_unprintable_part(parts, tmp_path, capsy
     assert page.count("<img") == 4  # slices and 3D for narrow_hole and thin_wall; not the others
     assert "narrow_hole.stl: not printable" in page and "thin_wall.stl: not printable" in page
     assert "plain_box.stl" in page and "http" not in page  # self-contained
+
+
+def test_the_shipped_onnx_model_is_the_shipped_checkpoint(parts):
+    """check judges with assets/fastnet64.onnx and explains with assets/fastnet64.pt: they must
+    be the same network (re-export after replacing the .pt). Logits in fp32 on the example
+    parts and on random grids, whose logits are far from saturated."""
+    import torch
+
+    from printability.inspect.check import DEFAULT_CHECKPOINT, DEFAULT_ONNX
+    from printability.inspect.runtime import OnnxNetwork, TorchNetwork
+
+    onnx, torch_net = OnnxNetwork(DEFAULT_ONNX), TorchNetwork(DEFAULT_CHECKPOINT)
+    assert onnx.data == torch_net.data
+    checker = Checker(DEFAULT_CHECKPOINT, explain=False)
+    grids = [checker.voxel_grid(parts / n, checker.check_file(parts / n))[0]
+             for n in ("plain.stl", "narrow_hole.stl")]  # fmt: skip
+    rng = np.random.default_rng(0)
+    grids += [rng.random(grids[0].shape) < f for f in (0.2, 0.5)]
+    x = np.stack(grids).astype(np.float32)[:, None]
+    (onnx_logits,) = onnx.session.run(None, {onnx.input_name: x})
+    with torch.no_grad():
+        torch_logits = torch_net.model(torch.from_numpy(x)).numpy()
+    assert np.allclose(onnx_logits, torch_logits, atol=1e-3)
+
+
+def test_an_onnx_checkpoint_gives_a_verdict_without_a_location(parts, tmp_path):
+    from printability.inspect.check import DEFAULT_ONNX
+
+    result = Checker(DEFAULT_ONNX).check_file(parts / "narrow_hole.stl")
+    assert result.network_printable is False and result.suspect_mm is None
+
+
+def test_a_printable_part_is_checked_without_importing_torch(parts):
+    """Importing torch is over a second: the verdict runs on onnxruntime, torch only loads for
+    Grad-CAM (bench/check.py times the whole command)."""
+    import subprocess
+    import sys
+
+    code = (
+        "import sys; from printability.inspect.check import Checker; "
+        f"r = Checker().check_file({str(parts / 'plain.stl')!r}); "
+        "print(r.printable, 'torch' in sys.modules)"
+    )
+    out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
+    assert out.stdout.split() == ["True", "False"]

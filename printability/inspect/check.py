@@ -18,10 +18,9 @@ import time
 from collections.abc import Iterable, Sequence
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
-import torch
 from tqdm import tqdm
 
 from printability.config import VoxelConfig
@@ -30,11 +29,15 @@ from printability.geometry.mesh_io import MESH_SUFFIXES, find_meshes, load_and_r
 from printability.geometry.normalize import GridPlacement, place_in_grid
 from printability.geometry.voxelize import voxelize, voxelize_at_pitch
 from printability.inspect.processes import ProcessProfile, get_process
+from printability.inspect.runtime import Network, OnnxNetwork, TorchNetwork, open_network
 from printability.inspect.windows import choose_pitch, pad_to_window, rules_pitch, windows
-from printability.models.inference import fuse_for_inference, native_bf16
-from printability.train.checkpoint import load_checkpoint, model_from_checkpoint
 
-DEFAULT_CHECKPOINT = Path(__file__).resolve().parent.parent / "assets" / "fastnet64.pt"
+if TYPE_CHECKING:
+    from torch import nn
+
+ASSETS = Path(__file__).resolve().parent.parent / "assets"
+DEFAULT_CHECKPOINT = ASSETS / "fastnet64.pt"  # weights, for Grad-CAM
+DEFAULT_ONNX = ASSETS / "fastnet64.onnx"  # the same network exported, for the verdict
 EXIT_PRINTABLE, EXIT_NOT_PRINTABLE, EXIT_UNREADABLE = 0, 1, 2
 
 
@@ -85,17 +88,21 @@ class Checker:
         pitch: str | float = "auto",
     ) -> None:
         path = Path(checkpoint) if checkpoint else DEFAULT_CHECKPOINT
-        payload = load_checkpoint(path)
-        data = payload.get("data", {})
+        if checkpoint is None and DEFAULT_ONNX.is_file():
+            self.network: Network = OnnxNetwork(DEFAULT_ONNX)
+        else:
+            self.network = open_network(path)
+        data = self.network.data
         if "thresholds" not in data or "generate_config" not in data:
             raise ValueError(f"{path}: the checkpoint does not say how its data was voxelized")
         self.checkpoint = path
+        # Grad-CAM needs the weights: a .pt (the shipped one beside the shipped .onnx)
+        self.weights = None if path.suffix.lower() == ".onnx" else path
+        self._explainer = self.network.model if isinstance(self.network, TorchNetwork) else None
         self.voxel_config = VoxelConfig(**data["generate_config"]["voxel"])
         self.rules = RuleBaseline(thresholds_from_dict(data["thresholds"]))
         self.process: ProcessProfile = get_process(process)
         self.units = units
-        self.network = model_from_checkpoint(payload)
-        self.fused = fuse_for_inference(self.network).to(memory_format=torch.channels_last_3d)
         self.explain = explain
         self.keep_maps = keep_maps  # keep grids and heatmaps on the rows (for the HTML report)
         self.pitch = pitch  # see windows.PITCH_MODES
@@ -142,6 +149,7 @@ class Checker:
         chunks = [self.probabilities(flat[i : i + 16]) for i in range(0, len(flat), 16)]
         probabilities = iter(np.concatenate(chunks))
         share = (time.perf_counter() - start) / len(grids)
+        to_locate = []  # (result, worst window, placement, offset of the window in the grid)
         for k, (solid, placement, wall_grid) in grids.items():
             started = time.perf_counter()
             result = results[k]
@@ -152,13 +160,20 @@ class Checker:
             result.network_printable = result.probability >= 0.5
             self._measure(solid, placement.pitch_mm, result, wall_grid)
             corner, window = cuts[k][worst]
-            offset = np.array(corner) - pad_to_window(solid, self.size)[1]
-            if self.explain and not result.network_printable:  # a location for a problem
-                result.suspect_mm = self.suspect(window, placement, result, offset)
+            if self.explain and self.weights and not result.network_printable:  # where
+                offset = np.array(corner) - pad_to_window(solid, self.size)[1]
+                to_locate.append((result, window, placement, offset))
             if self.keep_maps:
                 result.solid = window
             result.printable = bool(result.network_printable and result.process_ok)
-            result.seconds = round(result.seconds + share + time.perf_counter() - started, 3)
+            result.seconds += share + time.perf_counter() - started
+        if to_locate:
+            start = time.perf_counter()
+            self._locate(to_locate)
+            for result, *_ in to_locate:
+                result.seconds += (time.perf_counter() - start) / len(to_locate)
+        for result in results:
+            result.seconds = round(result.seconds, 3)
         return results
 
     @property
@@ -179,7 +194,7 @@ class Checker:
             self.voxel_config.pitch_mm,
         )  # fmt: skip
         if choice.pitch_mm is None:
-            solid, placement = voxelize(mesh, self.voxel_config)
+            solid, placement = voxelize(mesh, self.voxel_config, fit)
         else:
             solid, placement = voxelize_at_pitch(mesh, choice.pitch_mm, self.voxel_config.align)
         if not solid.any():
@@ -195,34 +210,36 @@ class Checker:
         result.wall_pitch_mm = round(placement.pitch_mm if wall_grid is None else coarser, 4)
         return solid, placement, wall_grid
 
-    @torch.inference_mode()
     def probabilities(self, solids: Sequence[np.ndarray]) -> np.ndarray:
-        """The network's P(printable) for voxel grids, in one batch (bf16 where native)."""
-        x = torch.from_numpy(np.stack(solids).astype(np.float32))[:, None]
-        x = x.contiguous(memory_format=torch.channels_last_3d)
-        bf16 = native_bf16(torch.device("cpu"))
-        with torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
-            return torch.sigmoid(self.fused(x).float()).numpy()
+        """The network's P(printable) for voxel grids of its input size, in one batch."""
+        return self.network.probabilities(solids)
 
-    def suspect(
-        self,
-        window: np.ndarray,
-        placement: GridPlacement,
-        result: PartCheck | None = None,
-        offset: np.ndarray | None = None,
-    ) -> list[float]:
-        """The Grad-CAM peak (where the network sees the strongest evidence of a defect) in one
-        network input whose voxel 0 is voxel `offset` of the part's grid, in the mesh's mm."""
+    @property
+    def explainer(self) -> nn.Module | None:
+        """The torch model Grad-CAM runs on, loaded on first use (None without weights): torch
+        is imported only here, for parts judged not printable."""
+        if self._explainer is None and self.weights is not None:
+            from printability.train.checkpoint import load_checkpoint, model_from_checkpoint
+
+            self._explainer = model_from_checkpoint(load_checkpoint(self.weights))
+        return self._explainer
+
+    def _locate(
+        self, parts: Sequence[tuple[PartCheck, np.ndarray, GridPlacement, np.ndarray]]
+    ) -> None:
+        """Fill in `suspect_mm` of each (row, window, placement, offset): the Grad-CAM peak,
+        where the network sees the strongest evidence of a defect, in the mesh's mm. One
+        batched Grad-CAM pass for all; `offset` is where the window's voxel 0 lies in the
+        part's grid."""
         from printability.inspect.gradcam import grad_cam, peak
 
-        heatmap = grad_cam(self.network, window)
-        where = peak(heatmap)
-        if result is not None and self.keep_maps:
-            result.heatmap, result.peak_vox = heatmap, [float(v) for v in where]
-        shift = np.zeros(3) if offset is None else np.asarray(offset, float)
-        centre = np.array([where], float) + shift + 0.5  # voxel i spans [i, i + 1)
-        point = placement.to_mm(centre)[0]
-        return [round(float(v), 2) for v in point]
+        heatmaps = grad_cam(self.explainer, np.stack([window for _, window, _, _ in parts]))
+        for (result, _, placement, offset), heatmap in zip(parts, heatmaps, strict=True):
+            where = peak(heatmap)
+            if self.keep_maps:
+                result.heatmap, result.peak_vox = heatmap, [float(v) for v in where]
+            centre = np.array([where], float) + offset + 0.5  # voxel i spans [i, i + 1)
+            result.suspect_mm = [round(float(v), 2) for v in placement.to_mm(centre)[0]]
 
     def _measure(
         self,
@@ -235,11 +252,14 @@ class Checker:
         walls in `wall_grid` when given (a coarser grid: see windows.rules_pitch). A size is
         measured to about a voxel, so one within half a voxel above a limit is not known to
         clear it and counts as a problem."""
-        measured = self.rules.measure(solid)
-        hole, wall = measured.min_hole_diameter_vox, measured.min_wall_vox
         pitches = {"hole": pitch_mm, "wall": pitch_mm}
-        if wall_grid is not None:
-            wall, pitches["wall"] = self.rules.measure(wall_grid[0]).min_wall_vox, wall_grid[1]
+        if wall_grid is None:
+            measured = self.rules.measure(solid)
+            hole, wall = measured.min_hole_diameter_vox, measured.min_wall_vox
+        else:
+            hole = self.rules.measure(solid, kinds=("hole",)).min_hole_diameter_vox
+            wall = self.rules.measure(wall_grid[0], kinds=("wall",)).min_wall_vox
+            pitches["wall"] = wall_grid[1]
         sizes = {"hole": hole, "wall": wall}
         limits = {"hole": self.process.min_hole_mm, "wall": self.process.min_wall_mm}
         mm = {k: None if v is None else round(v * pitches[k], 3) for k, v in sizes.items()}

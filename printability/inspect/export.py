@@ -25,12 +25,12 @@ from typing import Any
 import torch
 from torch import nn
 
+from printability.inspect.runtime import METADATA_PREFIX
 from printability.models.fastnet import FullResolutionStem, phase_conv_max, phase_kernels
 from printability.models.inference import fuse_for_inference
 from printability.train.checkpoint import load_checkpoint, model_from_checkpoint
 
 INPUT_NAME, OUTPUT_NAME = "voxels", "logit"
-METADATA_PREFIX = "printability."
 FORMAT = "printability-onnx-1"
 # ReduceMax over an axis and unflatten need opset 13; the TorchScript exporter stops at 20
 MIN_OPSET, MAX_OPSET = 13, 20

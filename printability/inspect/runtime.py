@@ -1,0 +1,92 @@
+"""The network behind `check`: onnxruntime where an exported model is at hand, torch otherwise.
+
+Importing torch takes over a second here, most of the budget of checking one STL in 2 s, while
+onnxruntime imports in 0.2 s and runs the exported FastNet faster than torch on this CPU
+(bench/export.py). So the shipped model comes as both files: `check` judges with the .onnx and
+loads torch and the .pt only for Grad-CAM, i.e. only when a part is judged not printable. A
+`--checkpoint x.pt` is judged with torch; a `--checkpoint x.onnx` with onnxruntime and no
+Grad-CAM (that needs the weights). Both read the checkpoint's "data" record (voxel config and
+thresholds): the .onnx from the metadata `printability export` wrote.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Sequence
+from pathlib import Path
+from typing import Any, Protocol
+
+import numpy as np
+
+METADATA_PREFIX = "printability."  # the keys inspect/export.py writes into an ONNX file
+
+
+class Network(Protocol):
+    """What `Checker` needs from a model: its data record and P(printable) for grids."""
+
+    data: dict[str, Any]
+
+    def probabilities(self, grids: Sequence[np.ndarray]) -> np.ndarray: ...
+
+
+class OnnxNetwork:
+    """An exported model (`printability export`) run by onnxruntime on the CPU."""
+
+    def __init__(self, path: str | Path) -> None:
+        try:
+            import onnxruntime
+        except ImportError:
+            raise ValueError(f"{path}: running an ONNX model needs onnxruntime") from None
+        options = onnxruntime.SessionOptions()
+        options.log_severity_level = 3  # errors only
+        try:
+            self.session = onnxruntime.InferenceSession(
+                str(path), options, providers=["CPUExecutionProvider"]
+            )
+        except Exception as exc:  # onnxruntime raises its own exception types
+            first = (str(exc).strip().splitlines() or [type(exc).__name__])[0]
+            raise ValueError(f"{path}: not a readable ONNX model ({first})") from None
+        meta = self.session.get_modelmeta().custom_metadata_map
+        self.data: dict[str, Any] = json.loads(meta.get(f"{METADATA_PREFIX}data", "{}"))
+        self.input_name = self.session.get_inputs()[0].name
+
+    def probabilities(self, grids: Sequence[np.ndarray]) -> np.ndarray:
+        """P(printable) for a batch of bool grids, each (N, N, N)."""
+        x = np.stack(grids).astype(np.float32)[:, None]
+        (logits,) = self.session.run(None, {self.input_name: x})
+        return 1.0 / (1.0 + np.exp(-np.asarray(logits, np.float64).reshape(-1)))
+
+
+class TorchNetwork:
+    """A checkpoint (`best.pt`) with BatchNorm folded, channels-last, bf16 where native."""
+
+    def __init__(self, path: str | Path) -> None:
+        import torch
+
+        from printability.models.inference import fuse_for_inference
+        from printability.train.checkpoint import load_checkpoint, model_from_checkpoint
+
+        payload = load_checkpoint(path)  # weights_only=True
+        self.data: dict[str, Any] = payload.get("data", {})
+        self.model = model_from_checkpoint(payload)
+        self.fused = fuse_for_inference(self.model).to(memory_format=torch.channels_last_3d)
+
+    def probabilities(self, grids: Sequence[np.ndarray]) -> np.ndarray:
+        """P(printable) for a batch of bool grids, each (N, N, N)."""
+        import torch
+
+        from printability.models.inference import native_bf16
+
+        x = torch.from_numpy(np.stack(grids).astype(np.float32))[:, None]
+        x = x.contiguous(memory_format=torch.channels_last_3d)
+        bf16 = native_bf16(torch.device("cpu"))
+        with torch.inference_mode(), torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
+            return torch.sigmoid(self.fused(x).float()).numpy().astype(np.float64)
+
+
+def open_network(path: str | Path) -> Network:
+    """An OnnxNetwork for a .onnx file, else a TorchNetwork; a missing file is a clear error."""
+    path = Path(path)
+    if not path.is_file():
+        raise FileNotFoundError(f"{path}: no such checkpoint")
+    return OnnxNetwork(path) if path.suffix.lower() == ".onnx" else TorchNetwork(path)
