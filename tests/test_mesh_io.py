@@ -10,7 +10,13 @@ import trimesh
 
 from printability.config import SelectConfig
 from printability.errors import MeshError
-from printability.geometry.mesh_io import find_meshes, load_and_repair, load_mesh, repair_mesh
+from printability.geometry.mesh_io import (
+    find_meshes,
+    load_and_repair,
+    load_mesh,
+    orient_bodies_outward,
+    repair_mesh,
+)
 from printability.geometry.select import compactness, file_size_reason, mesh_reason
 
 BOX_EXTENTS = (10.0, 20.0, 30.0)
@@ -497,3 +503,15 @@ def test_face_index_out_of_range_is_a_mesh_error(tmp_path):
     with pytest.raises(MeshError) as info:
         load_and_repair(path)
     assert str(path) in str(info.value) and "\n" not in str(info.value)
+
+
+def test_each_inside_out_body_is_turned_outward():
+    good = trimesh.creation.box((2.0, 2.0, 2.0))
+    bad = trimesh.creation.box((1.0, 1.0, 3.0))
+    bad.apply_translation([5.0, 0.0, 0.0])
+    bad.invert()
+    both = trimesh.util.concatenate([good, bad])
+    assert both.volume == pytest.approx(8.0 - 3.0)
+    assert orient_bodies_outward(both) == pytest.approx(11.0)
+    assert both.volume == pytest.approx(11.0)  # trimesh's own integral agrees
+    assert all(body.volume > 0 for body in both.split(only_watertight=True))

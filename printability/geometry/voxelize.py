@@ -23,9 +23,12 @@ _JITTER = np.array([1.3e-5 * np.sqrt(2), 1.1e-5 * np.sqrt(3), 0.7e-5 * np.sqrt(5
 _MAX_CANDIDATES = 20_000_000  # per chunk of triangles, to bound memory
 
 
-def voxelize(mesh: trimesh.Trimesh, config: VoxelConfig) -> tuple[np.ndarray, GridPlacement]:
-    """Place a watertight mesh in the grid (align, centre, scale) and voxelize it to N^3 bool."""
-    placement = place_in_grid(mesh, config)
+def voxelize(
+    mesh: trimesh.Trimesh, config: VoxelConfig, placement: GridPlacement | None = None
+) -> tuple[np.ndarray, GridPlacement]:
+    """Place a watertight mesh in the grid (align, centre, scale; or the `placement` given,
+    from place_in_grid) and voxelize it to N^3 bool."""
+    placement = placement or place_in_grid(mesh, config)
     vertices = placement.to_voxels(mesh.vertices)
     return voxelize_vertices(vertices, np.asarray(mesh.faces), config.resolution), placement
 
@@ -60,13 +63,13 @@ def voxelize_vertices(
 
 def _cheapest_ray_axis(triangles: np.ndarray) -> int:
     """The axis whose rays test the fewest (triangle, column) pairs; z on ties."""
+    span = np.maximum(triangles.max(axis=1) - triangles.min(axis=1) + 1, 1)  # (T, 3)
+    normal = np.cross(triangles[:, 1] - triangles[:, 0], triangles[:, 2] - triangles[:, 0])
     costs = []
     for axis in range(3):
         u, v = [a for a in range(3) if a != axis]
-        lo, hi = triangles[:, :, [u, v]].min(axis=1), triangles[:, :, [u, v]].max(axis=1)
-        ab, ac = triangles[:, 1] - triangles[:, 0], triangles[:, 2] - triangles[:, 0]
-        seen = np.abs(ab[:, u] * ac[:, v] - ab[:, v] * ac[:, u]) > 1e-12  # not edge-on
-        costs.append(float(np.prod(np.maximum(hi - lo + 1, 1), axis=1)[seen].sum()))
+        seen = np.abs(normal[:, axis]) > 1e-12  # not edge-on seen along this axis
+        costs.append(float((span[:, u] * span[:, v])[seen].sum()))
     return min(range(3), key=lambda a: (costs[a], -a))
 
 
