@@ -173,3 +173,19 @@ def test_predict_dataset_keeps_the_order_of_indices():
     assert p.shape == (2,) and p.dtype == float
     assert p[0] < 0.5 < p[1]
     assert len(rules.predict_dataset(ds, progress=False)) == 3
+
+
+def test_measure_can_leave_out_holes_or_walls():
+    from printability.config import get_preset
+    from printability.evaluate.rules import measure
+
+    solid = np.zeros((64, 64, 64), bool)
+    solid[8:56, 8:56, 20:44] = True
+    solid[30:33, 30:33, :] = False  # a 3-voxel hole along z: narrow
+    solid[8:56, 46:54, 26:38] = False  # a tunnel under the face y = 55: a 2-voxel wall
+    both = measure(solid, get_preset("seed2021"))
+    assert both.min_hole_diameter_vox is not None and both.min_wall_vox is not None
+    holes = measure(solid, get_preset("seed2021"), kinds=("hole",))
+    walls = measure(solid, get_preset("seed2021"), kinds=("wall",))
+    assert holes.min_hole_diameter_vox == both.min_hole_diameter_vox and holes.min_wall_vox is None
+    assert walls.min_wall_vox == both.min_wall_vox and walls.min_hole_diameter_vox is None

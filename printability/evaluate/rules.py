@@ -50,6 +50,7 @@ and anything that is not a hole or a wall.
 from __future__ import annotations
 
 import time
+from collections.abc import Collection
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -209,9 +210,19 @@ def hole_diameter(solid: np.ndarray, residue: np.ndarray, reach: int) -> float |
     labels, n = ndimage.label(residue, structure=np.ones((3, 3, 3), bool))
     if n == 0:
         return None
-    dist = np.sqrt(distance_sq(solid, reach)[residue].astype(float))
-    widest = ndimage.maximum(dist, labels[residue], index=np.arange(1, n + 1))
+    near = _box_around(residue, reach + 1)  # distances are needed only near the residue
+    dist = np.sqrt(distance_sq(solid[near], reach)[residue[near]].astype(float))
+    widest = ndimage.maximum(dist, labels[near][residue[near]], index=np.arange(1, n + 1))
     return float(2 * np.min(widest))
+
+
+def _box_around(mask: np.ndarray, margin: int) -> tuple[slice, slice, slice]:
+    """The bounding box of `mask`'s True voxels grown by `margin`, clipped to the grid."""
+    box = []
+    for axis in range(3):
+        hit = np.flatnonzero(mask.any(axis=tuple(a for a in range(3) if a != axis)))
+        box.append(slice(max(hit[0] - margin, 0), hit[-1] + 1 + margin))
+    return tuple(box)
 
 
 def wall_thickness(solid: np.ndarray, residue: np.ndarray, max_vox: int = 8) -> float | None:
@@ -245,17 +256,25 @@ _LINES = line_steps()
 
 
 def measure(
-    voxels: np.ndarray, thresholds: Preset, params: RuleParams | None = None
+    voxels: np.ndarray,
+    thresholds: Preset,
+    params: RuleParams | None = None,
+    kinds: Collection[str] = ("hole", "wall"),
 ) -> RuleMeasurements:
-    """The rules' measurements of one bool grid (True = material), at `thresholds`."""
+    """The rules' measurements of one bool grid (True = material), at `thresholds`; `kinds`
+    leaves out holes or walls (their counts are then 0), e.g. for a large grid where only one
+    is wanted (`check` measures them at different pitches)."""
     params = params or RuleParams()
     close_radius = (thresholds.r_np + thresholds.r_p) / 2  # fills r <= r_np, not r >= r_p
     open_radius = (thresholds.b_np + thresholds.b_p) / 4  # removes walls <= b_np, not >= b_p
     solid = padded_crop(np.asarray(voxels, bool), int(np.ceil(close_radius)) + 1)
-    holes = narrow_hole_residue(solid, close_radius, params.hole_core_radius)
-    holes = keep_pieces(holes, params.min_piece_voxels)
-    walls = thin_wall_residue(solid, open_radius, params.wall_depth_vox)
-    walls = keep_pieces(walls, params.min_piece_voxels)
+    holes = walls = np.zeros((1, 1, 1), bool)
+    if "hole" in kinds:
+        holes = narrow_hole_residue(solid, close_radius, params.hole_core_radius)
+        holes = keep_pieces(holes, params.min_piece_voxels)
+    if "wall" in kinds:
+        walls = thin_wall_residue(solid, open_radius, params.wall_depth_vox)
+        walls = keep_pieces(walls, params.min_piece_voxels)
     n_holes, n_walls = int(holes.sum()), int(walls.sum())
     return RuleMeasurements(
         narrow_hole_voxels=n_holes,
@@ -279,9 +298,11 @@ class RuleBaseline:
         """The baseline at a dataset's thresholds (its dataset.json "thresholds")."""
         return cls(thresholds_from_dict(ds.info["thresholds"]), params)
 
-    def measure(self, voxels: np.ndarray) -> RuleMeasurements:
+    def measure(
+        self, voxels: np.ndarray, kinds: Collection[str] = ("hole", "wall")
+    ) -> RuleMeasurements:
         """Counts and size estimates on one grid (see `measure`)."""
-        return measure(voxels, self.thresholds, self.params)
+        return measure(voxels, self.thresholds, self.params, kinds)
 
     def evidence(self, m: RuleMeasurements, resolution: int = REFERENCE_RESOLUTION) -> float:
         """The larger count-to-limit ratio: above 1 means not printable. Limits scale with the
