@@ -140,29 +140,52 @@ def test_the_shipped_onnx_model_is_the_shipped_checkpoint(parts):
     rng = np.random.default_rng(0)
     grids += [rng.random(grids[0].shape) < f for f in (0.2, 0.5)]
     x = np.stack(grids).astype(np.float32)[:, None]
-    (onnx_logits,) = onnx.session.run(None, {onnx.input_name: x})
+    (onnx_logits,) = onnx.session.run(["logit"], {onnx.input_name: x})
     with torch.no_grad():
         torch_logits = torch_net.model(torch.from_numpy(x)).numpy()
     assert np.allclose(onnx_logits, torch_logits, atol=1e-3)
 
 
-def test_an_onnx_checkpoint_gives_a_verdict_without_a_location(parts, tmp_path):
+def test_an_onnx_checkpoint_alone_gives_a_verdict_and_a_location(parts, tmp_path):
+    import shutil
+
     from printability.inspect.check import DEFAULT_ONNX
 
-    result = Checker(DEFAULT_ONNX).check_file(parts / "narrow_hole.stl")
-    assert result.network_printable is False and result.suspect_mm is None
+    alone = shutil.copy(DEFAULT_ONNX, tmp_path / "model.onnx")  # no .pt beside it
+    result = Checker(alone).check_file(parts / "narrow_hole.stl")
+    assert result.network_printable is False and result.suspect_mm is not None
 
 
-def test_a_printable_part_is_checked_without_importing_torch(parts):
-    """Importing torch is over a second: the verdict runs on onnxruntime, torch only loads for
-    Grad-CAM (bench/check.py times the whole command)."""
+def test_parts_are_checked_and_explained_without_importing_torch(parts):
+    """Importing torch is over a second: the verdict and its Grad-CAM come from the shipped
+    ONNX export (bench/check.py times the whole command)."""
     import subprocess
     import sys
 
     code = (
         "import sys; from printability.inspect.check import Checker; "
-        f"r = Checker().check_file({str(parts / 'plain.stl')!r}); "
-        "print(r.printable, 'torch' in sys.modules)"
+        f"a, b = Checker().check_paths([{str(parts / 'plain.stl')!r}, "
+        f"{str(parts / 'thin_wall.stl')!r}], progress=False); "
+        "print(a.printable, b.printable, b.suspect_mm is not None, 'torch' in sys.modules)"
     )
     out = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, check=True)
-    assert out.stdout.split() == ["True", "False"]
+    assert out.stdout.split() == ["True", "False", "True", "False"]
+
+
+def test_the_onnx_grad_cam_is_torchs_and_locates_the_same_spot(parts):
+    """The shipped .onnx carries FastNet's Grad-CAM (gradcam.FastNetWithCam): check explains
+    without torch, and the map and the location match torch's Grad-CAM on the .pt."""
+    from printability.inspect.check import DEFAULT_CHECKPOINT, DEFAULT_ONNX
+    from printability.inspect.gradcam import grad_cam
+    from printability.inspect.heat import heat_from_cam
+    from printability.inspect.runtime import OnnxNetwork
+
+    checker = Checker(DEFAULT_CHECKPOINT)
+    assert isinstance(Checker().network, OnnxNetwork) and Checker().network.has_cam
+    solid = checker.voxel_grid(parts / "thin_wall.stl", checker.check_file(parts / "plain.stl"))[0]
+    _, cams = OnnxNetwork(DEFAULT_ONNX).run([solid])
+    assert np.allclose(heat_from_cam(cams[0], 64), grad_cam(checker.explainer, solid), atol=1e-4)
+    for name in ("narrow_hole.stl", "thin_wall.stl"):
+        from_onnx = Checker().check_file(parts / name).suspect_mm
+        from_torch = checker.check_file(parts / name).suspect_mm
+        assert np.allclose(from_onnx, from_torch, atol=0.05), name

@@ -15,6 +15,8 @@ ort = pytest.importorskip("onnxruntime")
 onnx = pytest.importorskip("onnx")
 
 from printability.inspect.export import export_onnx, onnx_metadata  # noqa: E402
+from printability.inspect.gradcam import grad_cam  # noqa: E402
+from printability.inspect.heat import heat_from_cam  # noqa: E402
 
 RESOLUTION = 32
 
@@ -38,8 +40,9 @@ def test_onnxruntime_matches_torch(tmp_path, name, width):
     model = _checkpoint(tmp_path / "model.pt", name, width)
     out = export_onnx(tmp_path / "model.pt", tmp_path / "model.onnx")
     session = ort.InferenceSession(str(out), providers=["CPUExecutionProvider"])
-    (inp,), (outp,) = session.get_inputs(), session.get_outputs()
+    (inp,), (outp, *more) = session.get_inputs(), session.get_outputs()
     assert (inp.name, outp.name) == ("voxels", "logit")
+    assert [o.name for o in more] == (["cam"] if name == "fastnet" else [])  # FastNetWithCam
     assert inp.shape[1:] == [1, RESOLUTION, RESOLUTION, RESOLUTION]
     assert isinstance(inp.shape[0], str) and isinstance(outp.shape[0], str)  # dynamic batch
     rng = np.random.default_rng(1)
@@ -47,9 +50,14 @@ def test_onnxruntime_matches_torch(tmp_path, name, width):
         x = (rng.random((batch, 1, *[RESOLUTION] * 3)) < 0.4).astype(np.float32)
         with torch.no_grad():
             expected = model(torch.from_numpy(x)).numpy()
-        (got,) = session.run(None, {"voxels": x})
+        (got,) = session.run(["logit"], {"voxels": x})
         assert got.shape == (batch,)
         np.testing.assert_allclose(got, expected, rtol=0, atol=1e-4)
+        if more:  # the Grad-CAM it carries is torch's
+            (cams,) = session.run(["cam"], {"voxels": x})
+            heat = [heat_from_cam(cam, RESOLUTION) for cam in cams]
+            expected_heat = grad_cam(model, x[:, 0], "features.5")
+            np.testing.assert_allclose(np.stack(heat), expected_heat, rtol=0, atol=1e-4)
     ops = {node.op_type for node in onnx.load(str(out)).graph.node}
     assert "BatchNormalization" not in ops or name == "fastnet"  # folded (FastNet: after a max)
     assert "ScatterND" not in ops  # FastNet's phase kernels are constants

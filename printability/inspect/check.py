@@ -28,6 +28,7 @@ from printability.evaluate.rules import RuleBaseline, thresholds_from_dict
 from printability.geometry.mesh_io import MESH_SUFFIXES, find_meshes, load_and_repair
 from printability.geometry.normalize import GridPlacement, place_in_grid
 from printability.geometry.voxelize import voxelize, voxelize_at_pitch
+from printability.inspect.heat import heat_from_cam, peak
 from printability.inspect.processes import ProcessProfile, get_process
 from printability.inspect.runtime import Network, OnnxNetwork, TorchNetwork, open_network
 from printability.inspect.windows import choose_pitch, pad_to_window, rules_pitch, windows
@@ -146,23 +147,28 @@ class Checker:
         cuts = {k: list(windows(pad_to_window(solid, self.size)[0], self.size))
                 for k, (solid, _, _) in grids.items()}  # fmt: skip
         flat = [window for k in grids for _, window in cuts[k]]
-        chunks = [self.probabilities(flat[i : i + 16]) for i in range(0, len(flat), 16)]
-        probabilities = iter(np.concatenate(chunks))
+        outputs = [self.network.run(flat[i : i + 16]) for i in range(0, len(flat), 16)]
+        probabilities = np.concatenate([p for p, _ in outputs])
+        cams = None if outputs[0][1] is None else np.concatenate([c for _, c in outputs])
         share = (time.perf_counter() - start) / len(grids)
-        to_locate = []  # (result, worst window, placement, offset of the window in the grid)
+        to_locate = []  # (row, worst window, placement, its offset in the grid, its cam)
+        first = 0  # the part's first window in `flat`
         for k, (solid, placement, wall_grid) in grids.items():
             started = time.perf_counter()
             result = results[k]
-            part = np.array([next(probabilities) for _ in cuts[k]])
+            part = probabilities[first : first + len(cuts[k])]
             worst = int(np.argmin(part))
+            cam = None if cams is None else cams[first + worst]
+            first += len(cuts[k])
             result.windows = len(part)
             result.probability = round(float(part[worst]), 6)
             result.network_printable = result.probability >= 0.5
             self._measure(solid, placement.pitch_mm, result, wall_grid)
             corner, window = cuts[k][worst]
-            if self.explain and self.weights and not result.network_printable:  # where
+            can_explain = cam is not None or self.weights is not None
+            if self.explain and can_explain and not result.network_printable:  # where
                 offset = np.array(corner) - pad_to_window(solid, self.size)[1]
-                to_locate.append((result, window, placement, offset))
+                to_locate.append((result, window, placement, offset, cam))
             if self.keep_maps:
                 result.solid = window
             result.printable = bool(result.network_printable and result.process_ok)
@@ -212,7 +218,7 @@ class Checker:
 
     def probabilities(self, solids: Sequence[np.ndarray]) -> np.ndarray:
         """The network's P(printable) for voxel grids of its input size, in one batch."""
-        return self.network.probabilities(solids)
+        return self.network.run(solids)[0]
 
     @property
     def explainer(self) -> nn.Module | None:
@@ -224,20 +230,24 @@ class Checker:
             self._explainer = model_from_checkpoint(load_checkpoint(self.weights))
         return self._explainer
 
-    def _locate(
-        self, parts: Sequence[tuple[PartCheck, np.ndarray, GridPlacement, np.ndarray]]
-    ) -> None:
-        """Fill in `suspect_mm` of each (row, window, placement, offset): the Grad-CAM peak,
-        where the network sees the strongest evidence of a defect, in the mesh's mm. One
-        batched Grad-CAM pass for all; `offset` is where the window's voxel 0 lies in the
-        part's grid."""
-        from printability.inspect.gradcam import grad_cam, peak
+    def _locate(self, parts: Sequence[tuple]) -> None:
+        """Fill in `suspect_mm` of each (row, window, placement, offset, cam): the Grad-CAM
+        peak, where the network sees the strongest evidence of a defect, in the mesh's mm.
+        From the cam the ONNX export carries, else one batched torch Grad-CAM for the rest;
+        `offset` is where the window's voxel 0 lies in the part's grid."""
+        heatmaps = {i: heat_from_cam(cam, self.size)
+                    for i, (*_, cam) in enumerate(parts) if cam is not None}  # fmt: skip
+        rest = [i for i in range(len(parts)) if i not in heatmaps]
+        if rest:
+            from printability.inspect.gradcam import grad_cam
 
-        heatmaps = grad_cam(self.explainer, np.stack([window for _, window, _, _ in parts]))
-        for (result, _, placement, offset), heatmap in zip(parts, heatmaps, strict=True):
-            where = peak(heatmap)
+            computed = grad_cam(self.explainer, np.stack([parts[i][1] for i in rest]), None)
+            shape = (len(rest), *parts[0][1].shape)
+            heatmaps.update(zip(rest, computed.reshape(shape), strict=True))
+        for i, (result, _, placement, offset, _) in enumerate(parts):
+            where = peak(heatmaps[i])
             if self.keep_maps:
-                result.heatmap, result.peak_vox = heatmap, [float(v) for v in where]
+                result.heatmap, result.peak_vox = heatmaps[i], [float(v) for v in where]
             centre = np.array([where], float) + offset + 0.5  # voxel i spans [i, i + 1)
             result.suspect_mm = [round(float(v), 2) for v in placement.to_mm(centre)[0]]
 

@@ -7,6 +7,10 @@ P(printable) = sigmoid(logit). BatchNorm is folded into the convs first (the sam
 metadata_props (JSON strings under `printability.*` keys, see `onnx_metadata`) so that a
 deployment voxelizes a mesh exactly as the training data was voxelized.
 
+A FastNet whose Grad-CAM layer is features.5 (at 64^3) also returns `cam`, shape (batch, N/8,
+N/8, N/8): its Grad-CAM before upsampling (`gradcam.FastNetWithCam`), so that `check` explains
+a verdict without torch (`runtime.heat_from_cam` upsamples it).
+
 Exporter: torch's TorchScript-based one (`dynamo=False`). The torch.export-based default of
 torch >= 2.9 needs the onnxscript package besides onnx; the TorchScript one needs nothing more
 and gives the same graph here (it warns that it is deprecated; the warning is silenced).
@@ -25,12 +29,13 @@ from typing import Any
 import torch
 from torch import nn
 
+from printability.inspect.gradcam import FastNetWithCam, default_layer
 from printability.inspect.runtime import METADATA_PREFIX
-from printability.models.fastnet import FullResolutionStem, phase_conv_max, phase_kernels
+from printability.models.fastnet import FastNet, FullResolutionStem, phase_conv_max, phase_kernels
 from printability.models.inference import fuse_for_inference
 from printability.train.checkpoint import load_checkpoint, model_from_checkpoint
 
-INPUT_NAME, OUTPUT_NAME = "voxels", "logit"
+INPUT_NAME, OUTPUT_NAME, CAM_NAME = "voxels", "logit", "cam"
 FORMAT = "printability-onnx-1"
 # ReduceMax over an axis and unflatten need opset 13; the TorchScript exporter stops at 20
 MIN_OPSET, MAX_OPSET = 13, 20
@@ -44,7 +49,11 @@ def export_onnx(checkpoint: str | Path, out_path: str | Path, opset: int | None 
         raise ValueError(f"opset {opset} is not supported: choose {MIN_OPSET}..{MAX_OPSET}")
     payload = load_checkpoint(checkpoint)  # weights_only=True
     resolution = _resolution(payload, checkpoint)
-    model = exportable(fuse_for_inference(model_from_checkpoint(payload))).float().eval()
+    network = model_from_checkpoint(payload)
+    with_cam = carries_cam(network, resolution)
+    model = FastNetWithCam(network) if with_cam else fuse_for_inference(network)
+    model = exportable(model).float().eval()
+    outputs = [OUTPUT_NAME, CAM_NAME] if with_cam else [OUTPUT_NAME]
     out_path = Path(out_path)
     out_path.parent.mkdir(parents=True, exist_ok=True)
     example = torch.zeros(2, 1, resolution, resolution, resolution)
@@ -60,11 +69,11 @@ def export_onnx(checkpoint: str | Path, out_path: str | Path, opset: int | None 
                 dynamo=False,
                 opset_version=opset,
                 input_names=[INPUT_NAME],
-                output_names=[OUTPUT_NAME],
-                dynamic_axes={INPUT_NAME: {0: "batch"}, OUTPUT_NAME: {0: "batch"}},
+                output_names=outputs,
+                dynamic_axes={name: {0: "batch"} for name in [INPUT_NAME, *outputs]},
             )
         graph = onnx.load(str(tmp))
-        for key, value in _metadata(payload, resolution).items():
+        for key, value in _metadata(payload, resolution, with_cam).items():
             graph.metadata_props.add(key=METADATA_PREFIX + key, value=value)
         graph.doc_string = (
             f"printability {payload['model']}: voxels (batch, 1, {resolution}, {resolution}, "
@@ -76,6 +85,12 @@ def export_onnx(checkpoint: str | Path, out_path: str | Path, opset: int | None 
     finally:
         tmp.unlink(missing_ok=True)
     return out_path
+
+
+def carries_cam(model: nn.Module, resolution: int) -> bool:
+    """Whether the export can carry Grad-CAM as a second output: a FastNet whose Grad-CAM
+    layer at this resolution is features.5 (`FastNetWithCam`)."""
+    return isinstance(model, FastNet) and default_layer(model, resolution) is model.features[5]
 
 
 def onnx_metadata(path: str | Path) -> dict[str, Any]:
@@ -121,7 +136,7 @@ def _resolution(payload: dict[str, Any], checkpoint: str | Path) -> int:
     return int(value)
 
 
-def _metadata(payload: dict[str, Any], resolution: int) -> dict[str, str]:
+def _metadata(payload: dict[str, Any], resolution: int, with_cam: bool) -> dict[str, str]:
     """JSON strings: how to preprocess (data), what the network is, how it was trained."""
     values = {
         "format": FORMAT,
@@ -132,6 +147,8 @@ def _metadata(payload: dict[str, Any], resolution: int) -> dict[str, str]:
                   "dtype": "float32", "values": "occupancy 0/1"},
         "output": {"name": OUTPUT_NAME, "shape": ["batch"],
                    "meaning": "logit of P(printable); label 1 = printable"},
+        "cam": {"name": CAM_NAME, "shape": ["batch", *[resolution // 8] * 3], "layer": "features.5",
+                "meaning": "Grad-CAM of -logit, before upsampling"} if with_cam else None,
         "data": payload.get("data", {}),
         "train_config": payload.get("train_config", {}),
         "checkpoint_format": payload.get("format"),

@@ -27,8 +27,7 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-# the fraction of voxels whose heat-weighted centroid `peak` returns (bench/explain.py)
-PEAK_TOP_FRACTION = 0.05
+from printability.inspect.heat import PEAK_TOP_FRACTION, peak  # noqa: F401 (this module's API)
 
 
 def default_layer(model: nn.Module, resolution: int = 64) -> nn.Module:
@@ -187,33 +186,49 @@ def _normalised(cam: torch.Tensor) -> torch.Tensor:
     return torch.where(top > 0, cam / top.clamp_min(1e-30), torch.zeros_like(cam)).clamp_(0, 1)
 
 
-def peak(
-    heatmap: np.ndarray, top_fraction: float = PEAK_TOP_FRACTION
-) -> tuple[float, float, float]:
-    """The most suspicious spot of an (N, N, N) heatmap in index coordinates (x = axis 0,
-    y = axis 1, z = axis 2): the heat-weighted centroid of its hottest `top_fraction` of voxels
-    (5% by default: about 13,000 voxels at 64^3); top_fraction=0 gives the plain argmax.
+class FastNetWithCam(nn.Module):
+    """FastNet returning (logit, Grad-CAM at features.5 before upsampling), with the gradient
+    through the head written out as forward ops (max-pool routing, ReLU mask, transposed conv,
+    the global mean+max pool and the linear layer), so that an ONNX export carries the
+    explanation and `check` needs no torch for it. Equal to `grad_cam(model, x,
+    "features.5")` before its upsampling and normalisation (tests/test_gradcam.py).
 
-    Why a centroid of a wide region, for the default (coarse, 8^3) layer: the network's
-    evidence spreads along the hole and its hot cells are 8 voxels wide, so the argmax lands
-    on one end or one corner of a plateau, while the centroid of the hot region falls on the
-    hole's axis. With fastnet on the pointing game (bench/explain.py) the default layer hits
-    63% with the argmax, 88% with the top 0.5%, 93% with 2%, 96% with 5% and 95% with 10%.
-    For a fine map (a 32^3 layer, or a product of layers) the argmax is the better rule.
-    An all-zero map gives the grid's centre."""
-    heat = np.asarray(heatmap, dtype=np.float64)
-    if heat.ndim != 3:
-        raise ValueError(f"heatmap must be (N, N, N); got shape {heat.shape}")
-    flat = heat.ravel()
-    count = max(1, int(round(top_fraction * flat.size)))
-    if count == 1 or not flat.any():
-        if not flat.any():
-            return tuple(float((s - 1) / 2) for s in heat.shape)  # type: ignore[return-value]
-        return tuple(float(i) for i in np.unravel_index(int(np.argmax(flat)), heat.shape))  # type: ignore[return-value]
-    hottest = np.argpartition(flat, -count)[-count:]
-    weights = flat[hottest]
-    if weights.sum() <= 0:
-        weights = np.ones_like(weights)
-    coords = np.stack(np.unravel_index(hottest, heat.shape), axis=1).astype(np.float64)
-    centre = (coords * weights[:, None]).sum(axis=0) / weights.sum()
-    return float(centre[0]), float(centre[1]), float(centre[2])
+    Works on a `fuse_for_inference` copy: the last conv then holds its BatchNorm."""
+
+    def __init__(self, model: nn.Module) -> None:
+        super().__init__()
+        from printability.models.inference import fuse_for_inference
+
+        fused = fuse_for_inference(model)
+        self.trunk = fused.features[:6]  # up to features.5, the Grad-CAM layer
+        self.last = fused.features[7][0]  # the fused conv after the 2x max-pool
+        self.linear = fused.head[2]
+
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        a = self.trunk(x)  # (B, C, n, n, n), n = N / 8
+        b, c, n = a.shape[0], a.shape[1], a.shape[2]
+        blocks = a.reshape(b, c, n // 2, 2, n // 2, 2, n // 2, 2)
+        blocks = blocks.permute(0, 1, 2, 4, 6, 3, 5, 7).reshape(b, c, n // 2, n // 2, n // 2, 8)
+        pooled, winner = blocks.max(dim=-1)  # max-pool 2, and which of the 8 won
+        z = self.last(pooled)
+        f = torch.relu(z)
+        s = f.shape[2] * f.shape[3] * f.shape[4]
+        flat = f.reshape(b, f.shape[1], s)
+        top, where = flat.max(dim=-1)
+        logit = self.linear(torch.cat([flat.mean(dim=-1), top], dim=1)).squeeze(1)
+        # d(-logit)/d f: the mean spreads its weight evenly, the max sends it to the argmax
+        w = -self.linear.weight[0]
+        w_mean, w_max = w[: f.shape[1]], w[f.shape[1] :]
+        at_max = (torch.arange(s, device=x.device)[None, None] == where[..., None]).float()
+        grad_f = w_mean[None, :, None] / s + at_max * w_max[None, :, None]
+        grad_z = grad_f.reshape(f.shape) * (z > 0).float()
+        grad_pooled = nn.functional.conv_transpose3d(
+            grad_z, self.last.weight, padding=self.last.padding
+        )
+        won = (torch.arange(8, device=x.device) == winner[..., None]).float()
+        grad_blocks = won * grad_pooled[..., None]
+        grad_a = grad_blocks.reshape(b, c, n // 2, n // 2, n // 2, 2, 2, 2)
+        grad_a = grad_a.permute(0, 1, 2, 5, 3, 6, 4, 7).reshape(a.shape)
+        weights = grad_a.mean(dim=(2, 3, 4), keepdim=True)
+        cam = torch.relu((weights * a).sum(dim=1))  # (B, n, n, n)
+        return logit, cam

@@ -22,11 +22,12 @@ METADATA_PREFIX = "printability."  # the keys inspect/export.py writes into an O
 
 
 class Network(Protocol):
-    """What `Checker` needs from a model: its data record and P(printable) for grids."""
+    """What `Checker` needs from a model: its data record, and for a batch of grids
+    P(printable) and, where the model carries it, each grid's coarse Grad-CAM (else None)."""
 
     data: dict[str, Any]
 
-    def probabilities(self, grids: Sequence[np.ndarray]) -> np.ndarray: ...
+    def run(self, grids: Sequence[np.ndarray]) -> tuple[np.ndarray, np.ndarray | None]: ...
 
 
 class OnnxNetwork:
@@ -49,12 +50,15 @@ class OnnxNetwork:
         meta = self.session.get_modelmeta().custom_metadata_map
         self.data: dict[str, Any] = json.loads(meta.get(f"{METADATA_PREFIX}data", "{}"))
         self.input_name = self.session.get_inputs()[0].name
+        self.has_cam = len(self.session.get_outputs()) > 1  # export.carries_cam
 
-    def probabilities(self, grids: Sequence[np.ndarray]) -> np.ndarray:
-        """P(printable) for a batch of bool grids, each (N, N, N)."""
+    def run(self, grids: Sequence[np.ndarray]) -> tuple[np.ndarray, np.ndarray | None]:
+        """P(printable) for a batch of bool grids, each (N, N, N), and their coarse Grad-CAMs
+        (batch, N/8, N/8, N/8) when the export carries them."""
         x = np.stack(grids).astype(np.float32)[:, None]
-        (logits,) = self.session.run(None, {self.input_name: x})
-        return 1.0 / (1.0 + np.exp(-np.asarray(logits, np.float64).reshape(-1)))
+        outputs = self.session.run(None, {self.input_name: x})
+        logits = np.asarray(outputs[0], np.float64).reshape(-1)
+        return 1.0 / (1.0 + np.exp(-logits)), (outputs[1] if self.has_cam else None)
 
 
 class TorchNetwork:
@@ -71,8 +75,8 @@ class TorchNetwork:
         self.model = model_from_checkpoint(payload)
         self.fused = fuse_for_inference(self.model).to(memory_format=torch.channels_last_3d)
 
-    def probabilities(self, grids: Sequence[np.ndarray]) -> np.ndarray:
-        """P(printable) for a batch of bool grids, each (N, N, N)."""
+    def run(self, grids: Sequence[np.ndarray]) -> tuple[np.ndarray, None]:
+        """P(printable) for a batch of bool grids, each (N, N, N); Grad-CAM is the caller's."""
         import torch
 
         from printability.models.inference import native_bf16
@@ -81,7 +85,7 @@ class TorchNetwork:
         x = x.contiguous(memory_format=torch.channels_last_3d)
         bf16 = native_bf16(torch.device("cpu"))
         with torch.inference_mode(), torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):
-            return torch.sigmoid(self.fused(x).float()).numpy().astype(np.float64)
+            return torch.sigmoid(self.fused(x).float()).numpy().astype(np.float64), None
 
 
 def open_network(path: str | Path) -> Network:
