@@ -503,7 +503,7 @@ def _pitch(text: str) -> str | float:
         value = float(text)
     except ValueError:
         value = -1.0
-    if not value > 0:
+    if not 0 < value < float("inf"):
         modes = ", ".join(PITCH_MODES)
         raise argparse.ArgumentTypeError(f"{text!r}: use {modes} or a positive number of mm")
     return value

@@ -91,3 +91,17 @@ def test_cli_bad_checkpoint_is_one_line_and_exit_2(tmp_path, capsys):
     assert "opset 99" in capsys.readouterr().err
     assert not (tmp_path / "m.onnx").exists()
     assert sorted(p.name for p in tmp_path.iterdir()) == ["junk.pt", "model.pt"]  # no leftovers
+
+
+def test_fastnet_at_a_grid_not_a_multiple_of_16_exports_without_the_cam(tmp_path):
+    torch.manual_seed(0)
+    model = create_model("fastnet", width=0.5).eval()
+    data = {"resolution": 40, "pitch_mm": None, "preset": "seed2021"}
+    save_checkpoint(tmp_path / "m.pt", model, TrainConfig(model="fastnet", width=0.5), data)
+    out = export_onnx(tmp_path / "m.pt", tmp_path / "m.onnx")  # features.5 is 5^3: odd
+    session = ort.InferenceSession(str(out), providers=["CPUExecutionProvider"])
+    assert [o.name for o in session.get_outputs()] == ["logit"]
+    x = (np.random.default_rng(0).random((2, 1, 40, 40, 40)) < 0.4).astype(np.float32)
+    with torch.no_grad():
+        expected = model(torch.from_numpy(x)).numpy()
+    np.testing.assert_allclose(session.run(None, {"voxels": x})[0], expected, atol=1e-4)

@@ -218,3 +218,17 @@ def test_procedural_features_stay_above_the_limits_at_the_real_pitch():
         for hole in base.params["holes"]:
             assert hole["radius"] / base.pitch_mm >= th.r_p
     assert accepted >= 25  # most parts keep their limits
+
+
+def test_resume_accepts_a_dataset_made_before_an_option_existed(tmp_path, tiny_dataset):
+    import json
+    import shutil
+
+    old = shutil.copytree(tiny_dataset, tmp_path / "old")
+    info = json.loads((old / "dataset.json").read_text())
+    del info["config"]["radius_factor"]  # as datasets made before --radius-factor have it
+    (old / "dataset.json").write_text(json.dumps(info))
+    generate(GenerateConfig(**TINY), old, workers=1, progress=False, resume=True)  # no error
+    with pytest.raises(ValueError, match="other options"):
+        generate(GenerateConfig(**{**TINY, "radius_factor": 2.0}), old, workers=1,
+                 progress=False, resume=True)  # fmt: skip

@@ -515,3 +515,14 @@ def test_each_inside_out_body_is_turned_outward():
     assert orient_bodies_outward(both) == pytest.approx(11.0)
     assert both.volume == pytest.approx(11.0)  # trimesh's own integral agrees
     assert all(body.volume > 0 for body in both.split(only_watertight=True))
+
+
+def test_bodies_touching_at_a_corner_are_oriented_one_by_one():
+    good = trimesh.creation.box((2.0, 2.0, 2.0))
+    bad = trimesh.creation.box((1.0, 1.0, 1.0))
+    bad.apply_translation([1.5, 1.5, 1.5])  # its corner (1, 1, 1) is good's corner
+    bad.invert()
+    both = trimesh.util.concatenate([good, bad])
+    both.merge_vertices()  # the corner is now one shared vertex
+    assert orient_bodies_outward(both) == pytest.approx(9.0)
+    assert both.volume == pytest.approx(9.0)

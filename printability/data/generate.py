@@ -316,7 +316,10 @@ def _prepare_out(out: Path, info: dict, resume: bool) -> None:
                 f"{out}: already holds a dataset; "
                 "pass --resume to finish it or choose another --out"
             )
-        if old.get("config") != info["config"]:
+        stored = old.get("config")
+        if stored is not None:  # options added since it was made take their defaults
+            stored = GenerateConfig.from_dict(stored).to_dict()
+        if stored != info["config"]:
             raise ValueError(
                 f"{out}: holds a dataset made with other options; --resume needs the same ones"
             )

@@ -90,23 +90,37 @@ def repair_mesh(mesh: trimesh.Trimesh, name: str | Path = "<mesh>") -> trimesh.T
 
 
 def orient_bodies_outward(mesh: trimesh.Trimesh) -> float:
-    """Flip every closed body whose signed volume is negative (inside out), in place; returns
-    the total volume. What trimesh's fix_inversion(multibody=True) does, without its two
+    """Flip every closed body (faces joined through shared edges) whose signed volume is
+    negative (inside out), in place; returns the total volume. Like trimesh, it also turns an
+    inner shell (a cavity) outward: the voxels do not mind (ray parity), the volume does.
+    What trimesh's fix_inversion(multibody=True) does, without its two
     mass-property passes and per-body meshes: 0.4-0.6 s on a 100,000-triangle part."""
     faces = np.asarray(mesh.faces)
     triangles = np.asarray(mesh.vertices, float)[faces]
     signed = np.einsum("ij,ij->i", triangles[:, 0], np.cross(triangles[:, 1], triangles[:, 2]))
-    edges = np.concatenate([faces[:, [0, 1]], faces[:, [1, 2]]])
-    n = len(mesh.vertices)
-    graph = sparse.coo_matrix((np.ones(len(edges)), (edges[:, 0], edges[:, 1])), shape=(n, n))
-    _, vertex_body = csgraph.connected_components(graph, directed=False)
-    body = vertex_body[faces[:, 0]]
+    body = _edge_connected_bodies(faces)
     volumes = np.bincount(body, weights=signed) / 6.0
     inverted = volumes < 0
     if inverted.any():
         flip = inverted[body]
         mesh.faces = np.where(flip[:, None], faces[:, ::-1], faces)
     return float(np.abs(volumes).sum())
+
+
+def _edge_connected_bodies(faces: np.ndarray) -> np.ndarray:
+    """A body label per face: faces sharing an edge are in one body (bodies that only touch
+    at a vertex stay apart). A graph of faces and edges, split into connected components."""
+    edges = np.sort(np.concatenate([faces[:, [0, 1]], faces[:, [1, 2]], faces[:, [2, 0]]]), 1)
+    key = edges[:, 0].astype(np.int64) * (int(faces.max()) + 1) + edges[:, 1]  # one int per edge
+    _, edge_id = np.unique(key, return_inverse=True)
+    n_faces, n_edges = len(faces), int(edge_id.max()) + 1
+    face_id = np.tile(np.arange(n_faces), 3)
+    graph = sparse.coo_matrix(
+        (np.ones(len(face_id)), (face_id, n_faces + edge_id.ravel())),
+        shape=(n_faces + n_edges, n_faces + n_edges),
+    )
+    _, labels = csgraph.connected_components(graph, directed=False)
+    return labels[:n_faces]
 
 
 def load_and_repair(path: str | Path, units: str = "mm") -> trimesh.Trimesh:

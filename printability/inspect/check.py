@@ -142,7 +142,7 @@ class Checker:
             result.seconds = time.perf_counter() - start
             results.append(result)
         if not grids:
-            return results
+            return [_rounded(r) for r in results]
         start = time.perf_counter()
         cuts = {k: list(windows(pad_to_window(solid, self.size)[0], self.size))
                 for k, (solid, _, _) in grids.items()}  # fmt: skip
@@ -150,7 +150,7 @@ class Checker:
         outputs = [self.network.run(flat[i : i + 16]) for i in range(0, len(flat), 16)]
         probabilities = np.concatenate([p for p, _ in outputs])
         cams = None if outputs[0][1] is None else np.concatenate([c for _, c in outputs])
-        share = (time.perf_counter() - start) / len(grids)
+        per_window = (time.perf_counter() - start) / len(flat)  # each part pays for its own
         to_locate = []  # (row, worst window, placement, its offset in the grid, its cam)
         first = 0  # the part's first window in `flat`
         for k, (solid, placement, wall_grid) in grids.items():
@@ -172,15 +172,13 @@ class Checker:
             if self.keep_maps:
                 result.solid = window
             result.printable = bool(result.network_printable and result.process_ok)
-            result.seconds += share + time.perf_counter() - started
+            result.seconds += per_window * len(part) + time.perf_counter() - started
         if to_locate:
             start = time.perf_counter()
             self._locate(to_locate)
             for result, *_ in to_locate:
                 result.seconds += (time.perf_counter() - start) / len(to_locate)
-        for result in results:
-            result.seconds = round(result.seconds, 3)
-        return results
+        return [_rounded(r) for r in results]
 
     @property
     def size(self) -> int:
@@ -195,16 +193,17 @@ class Checker:
         pitch, a coarser grid and its pitch for the rules' walls (windows.rules_pitch)."""
         mesh = load_and_repair(path, self.units)
         fit = place_in_grid(mesh, self.voxel_config)
+        frame_extents = np.ptp(fit.to_voxels(mesh.vertices), axis=0) / fit.scale
         choice = choose_pitch(
-            self.pitch, fit.pitch_mm, mesh.extents, self.process, self.rules.thresholds,
-            self.voxel_config.pitch_mm,
+            self.pitch, fit.pitch_mm, frame_extents, self.process, self.rules.thresholds,
+            self.voxel_config.pitch_mm, window=self.size,
         )  # fmt: skip
         if choice.pitch_mm is None:
             solid, placement = voxelize(mesh, self.voxel_config, fit)
         else:
             solid, placement = voxelize_at_pitch(mesh, choice.pitch_mm, self.voxel_config.align)
         if not solid.any():
-            raise ValueError("no voxel is inside the mesh")
+            raise ValueError(f"no voxel is inside the mesh at {placement.pitch_mm:.3g} mm/voxel")
         result.size_mm = [round(float(v), 3) for v in mesh.extents]
         result.pitch_mm = round(placement.pitch_mm, 4)
         result.pitch_reason = choice.reason
@@ -335,6 +334,12 @@ def to_json(results: Sequence[PartCheck]) -> str:
 
 def _mm(value: float | None) -> str:
     return "-" if value is None else f"{value:.2f}"
+
+
+def _rounded(result: PartCheck) -> PartCheck:
+    """The row with its seconds rounded for display."""
+    result.seconds = round(result.seconds, 3)
+    return result
 
 
 def _one_line(exc: Exception, path: str | Path) -> str:

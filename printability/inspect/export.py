@@ -7,9 +7,9 @@ P(printable) = sigmoid(logit). BatchNorm is folded into the convs first (the sam
 metadata_props (JSON strings under `printability.*` keys, see `onnx_metadata`) so that a
 deployment voxelizes a mesh exactly as the training data was voxelized.
 
-A FastNet whose Grad-CAM layer is features.5 (at 64^3) also returns `cam`, shape (batch, N/8,
-N/8, N/8): its Grad-CAM before upsampling (`gradcam.FastNetWithCam`), so that `check` explains
-a verdict without torch (`runtime.heat_from_cam` upsamples it).
+A FastNet whose Grad-CAM layer is features.5 (N a multiple of 16, e.g. 64) also returns `cam`,
+shape (batch, N/8, N/8, N/8): its Grad-CAM before upsampling (`gradcam.FastNetWithCam`), so
+that `check` explains a verdict without torch (`heat.heat_from_cam` upsamples it).
 
 Exporter: torch's TorchScript-based one (`dynamo=False`). The torch.export-based default of
 torch >= 2.9 needs the onnxscript package besides onnx; the TorchScript one needs nothing more
@@ -89,8 +89,13 @@ def export_onnx(checkpoint: str | Path, out_path: str | Path, opset: int | None 
 
 def carries_cam(model: nn.Module, resolution: int) -> bool:
     """Whether the export can carry Grad-CAM as a second output: a FastNet whose Grad-CAM
-    layer at this resolution is features.5 (`FastNetWithCam`)."""
-    return isinstance(model, FastNet) and default_layer(model, resolution) is model.features[5]
+    layer at this resolution is features.5, on an even grid (N a multiple of 16) so that
+    `FastNetWithCam` can route the 2x max-pool's gradient block by block."""
+    return (
+        isinstance(model, FastNet)
+        and resolution % 16 == 0
+        and default_layer(model, resolution) is model.features[5]
+    )
 
 
 def onnx_metadata(path: str | Path) -> dict[str, Any]:

@@ -2,11 +2,11 @@
 
 Importing torch takes over a second here, most of the budget of checking one STL in 2 s, while
 onnxruntime imports in 0.2 s and runs the exported FastNet faster than torch on this CPU
-(bench/export.py). So the shipped model comes as both files: `check` judges with the .onnx and
-loads torch and the .pt only for Grad-CAM, i.e. only when a part is judged not printable. A
-`--checkpoint x.pt` is judged with torch; a `--checkpoint x.onnx` with onnxruntime and no
-Grad-CAM (that needs the weights). Both read the checkpoint's "data" record (voxel config and
-thresholds): the .onnx from the metadata `printability export` wrote.
+(bench/export.py). So the shipped model comes as both files: `check` judges with the .onnx,
+which also returns FastNet's Grad-CAM (export.carries_cam), and never imports torch. A
+`--checkpoint x.pt` is judged and explained with torch; a `--checkpoint x.onnx` with
+onnxruntime, explained only if it carries a Grad-CAM. Both read the checkpoint's "data" record
+(voxel config and thresholds): the .onnx from the metadata `printability export` wrote.
 """
 
 from __future__ import annotations

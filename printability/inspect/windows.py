@@ -44,10 +44,22 @@ def rules_pitch(process: ProcessProfile, thresholds: Preset) -> float:
     return process.min_wall_mm / thresholds.b_np
 
 
-def budget_pitch(extents_mm: np.ndarray, max_voxels: int = MAX_VOXELS) -> float:
-    """The finest pitch at which the part's bounding box stays within `max_voxels`."""
-    volume = float(np.prod(np.maximum(np.asarray(extents_mm, float), 1e-9)))
-    return (volume / max_voxels) ** (1 / 3)
+def budget_pitch(
+    extents_mm: np.ndarray, max_voxels: int = MAX_VOXELS, margin: int = 2, window: int = 64
+) -> float:
+    """The finest pitch at which the part's grid (its extents in its own frame, `margin` empty
+    voxels per side, every axis padded to at least `window`) holds at most `max_voxels`."""
+    extents = np.maximum(np.asarray(extents_mm, float), 1e-9)
+
+    def voxels(pitch: float) -> float:
+        return float(np.prod(np.maximum(np.ceil(extents / pitch) + 2 * margin, window)))
+
+    low = (float(np.prod(extents)) / max_voxels) ** (1 / 3)  # too fine even without margins
+    high = max(float(extents.max()), low)  # one voxel per part: far inside any budget
+    for _ in range(60):  # bisection in log space: ~1e-9 relative
+        middle = (low * high) ** 0.5
+        low, high = (middle, high) if voxels(middle) > max_voxels else (low, middle)
+    return high
 
 
 @dataclass(frozen=True)
@@ -66,9 +78,11 @@ def choose_pitch(
     thresholds: Preset,
     trained_pitch_mm: float | None = None,
     max_voxels: int = MAX_VOXELS,
+    window: int = 64,
 ) -> PitchChoice:
-    """Pick the pitch for one part (see PITCH_MODES). A model trained at a fixed pitch is
-    always used at that pitch; a fixed pitch is never finer than the voxel budget allows."""
+    """Pick the pitch for one part whose extents (in its own, aligned frame) are
+    `extents_mm` (see PITCH_MODES). A model trained at a fixed pitch is always used at that
+    pitch; a fixed pitch is never finer than the voxel budget allows."""
     if trained_pitch_mm is not None:
         return PitchChoice(trained_pitch_mm, "the model's training pitch")
     if mode == "fit":
@@ -80,7 +94,7 @@ def choose_pitch(
     wanted = network_pitch(process, thresholds) if isinstance(mode, str) else float(mode)
     if wanted <= 0:
         raise ValueError(f"pitch must be positive, got {wanted} mm")
-    floor = budget_pitch(extents_mm, max_voxels)
+    floor = budget_pitch(extents_mm, max_voxels, window=window)
     if floor > wanted:
         note = f"{wanted:.3g} mm wanted; coarser to stay within {max_voxels:,} voxels"
         return PitchChoice(floor, note)
