@@ -127,7 +127,7 @@ def test_a_long_plate_is_checked_in_windows_and_the_small_hole_is_found(tmp_path
 
     _plate().export(tmp_path / "plain.stl")
     _plate((-40.0, 5.0, 0.6)).export(tmp_path / "pinhole.stl")  # 1.2 mm: FDM needs 2 mm
-    plain, pinhole = Checker(process="fdm").check_paths(
+    plain, pinhole = Checker(process="fdm", keep_maps=True).check_paths(
         [tmp_path / "plain.stl", tmp_path / "pinhole.stl"], progress=False
     )
     for row in (plain, pinhole):  # fitted to 64^3 a voxel would be 2.1 mm: windows instead
@@ -136,3 +136,7 @@ def test_a_long_plate_is_checked_in_windows_and_the_small_hole_is_found(tmp_path
     assert plain.printable is True
     assert pinhole.printable is False and not pinhole.network_printable
     assert np.hypot(pinhole.suspect_mm[0] + 40.0, pinhole.suspect_mm[1] - 5.0) < 3.0
+    from printability.inspect.report import write_check_report
+
+    page = write_check_report([plain, pinhole], tmp_path / "report.html").read_text()
+    assert f"the worst of {pinhole.windows} windows" in page and page.count("<img") == 2

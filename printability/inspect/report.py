@@ -1,7 +1,8 @@
 """`check --report OUT.html`: one self-contained page with the verdict table and, for every part
 judged not printable, where the network sees the problem: three slices through the Grad-CAM
 peak (the part in grey, the heatmap over it), the heatmap's projections along each axis, and a
-3D view from two sides (the part's surface voxels, translucent, with the hot voxels over it)."""
+3D view from two sides (the part's surface voxels, translucent, with the hot voxels over it).
+For a large part checked in windows, the pictures show the window the network liked least."""
 
 from __future__ import annotations
 
@@ -130,6 +131,8 @@ def write_check_report(results: Sequence[PartCheck], path: str | Path) -> Path:
             "" if r.suspect_mm is None else " at ({:.1f}, {:.1f}, {:.1f}) mm".format(*r.suspect_mm)
         )
         sizes = [f"voxel {r.pitch_mm} mm"]
+        if r.windows > 1 and r.grid is not None:  # the pictures show the worst window only
+            sizes.append(f"the worst of {r.windows} windows of a {'x'.join(map(str, r.grid))} grid")
         if r.min_hole_diameter_mm is not None:
             sizes.insert(0, f"smallest hole {r.min_hole_diameter_mm:.2f} mm")
         if r.min_wall_mm is not None:
