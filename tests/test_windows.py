@@ -140,3 +140,6 @@ def test_a_long_plate_is_checked_in_windows_and_the_small_hole_is_found(tmp_path
 
     page = write_check_report([plain, pinhole], tmp_path / "report.html").read_text()
     assert f"the worst of {pinhole.windows} windows" in page and page.count("<img") == 2
+    from printability.inspect.check import format_table
+
+    assert f"{pinhole.windows} windows at 0.2222 mm" in format_table([pinhole])

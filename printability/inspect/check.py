@@ -312,8 +312,11 @@ def format_table(results: Sequence[PartCheck]) -> str:
             rows.append((r.file, "ERROR", "-", "-", "-", "-", r.error))
             continue
         verdict = "printable" if r.printable else "NOT printable"
-        note = "; ".join(r.problems) or ("network says not printable" if not r.network_printable
-                                         else "")  # fmt: skip
+        notes = list(r.problems) or (["network says not printable"] if not r.network_printable
+                                     else [])  # fmt: skip
+        if r.windows > 1:
+            notes.append(f"{r.windows} windows at {r.pitch_mm} mm")
+        note = "; ".join(notes)
         suspect = "-" if r.suspect_mm is None else "({:.1f}, {:.1f}, {:.1f})".format(*r.suspect_mm)
         rows.append((
             r.file, verdict, f"{r.probability:.3f}", _mm(r.min_hole_diameter_mm),
