@@ -526,3 +526,24 @@ def test_bodies_touching_at_a_corner_are_oriented_one_by_one():
     both.merge_vertices()  # the corner is now one shared vertex
     assert orient_bodies_outward(both) == pytest.approx(9.0)
     assert both.volume == pytest.approx(9.0)
+
+
+@pytest.mark.parametrize("cavity_inverted", [False, True])
+def test_a_cavity_faces_inward_and_its_volume_is_subtracted(cavity_inverted):
+    outer = trimesh.creation.box((10.0, 10.0, 10.0))
+    cavity = trimesh.creation.box((4.0, 4.0, 4.0))  # normals out of the cavity: wrong as given
+    if cavity_inverted:
+        cavity.invert()  # already right
+    island = trimesh.creation.box((2.0, 2.0, 2.0))  # a loose solid inside the cavity: outward
+    island.invert()
+    cavity.apply_translation([2.0, 0.0, 0.0])
+    island.apply_translation([2.0, 0.0, 0.0])
+    part = trimesh.util.concatenate([outer, cavity, island])
+    assert orient_bodies_outward(part) == pytest.approx(1000.0 - 64.0 + 8.0)
+    assert part.volume == pytest.approx(944.0)
+    expected_x = (1000.0 * 0 - 64.0 * 2 + 8.0 * 2) / 944.0  # the cavity pulls it to -x
+    assert np.allclose(part.center_mass, [expected_x, 0.0, 0.0], atol=1e-9)
+    beside = trimesh.creation.box((2.0, 2.0, 2.0))
+    beside.apply_translation([20.0, 0.0, 0.0])  # a separate body stays outward
+    both = trimesh.util.concatenate([trimesh.creation.box((10.0, 10.0, 10.0)), beside])
+    assert orient_bodies_outward(both) == pytest.approx(1008.0)
