@@ -19,7 +19,7 @@ from printability.config import (
     TrainConfig,
     VoxelConfig,
 )
-from printability.inspect.processes import PROCESSES
+from printability.inspect.processes import PROCESSES, get_process, with_limits
 
 EXIT_OK, EXIT_USAGE = 0, 2
 RESUME_HINTS = {  # what a Ctrl-C leaves behind, per command
@@ -182,6 +182,10 @@ def _parser() -> argparse.ArgumentParser:
                     help="units of files that do not state them")  # fmt: skip
     ck.add_argument("--process", default="fdm", choices=sorted(PROCESSES),
                     help="the process whose minimum wall and hole apply")  # fmt: skip
+    ck.add_argument("--min-wall", type=float, default=None, metavar="MM",
+                    help="your own thinnest printable wall, in place of the process's")  # fmt: skip
+    ck.add_argument("--min-hole", type=float, default=None, metavar="MM",
+                    help="your own smallest printable hole diameter")  # fmt: skip
     ck.add_argument(
         "--pitch", default="auto", type=_pitch,
         help="auto (default): fit the part to the model's grid unless a voxel would be thicker "
@@ -512,8 +516,9 @@ def _pitch(text: str) -> str | float:
 def _cmd_check(args: argparse.Namespace) -> int:
     from printability.inspect.check import Checker, exit_code, format_table, to_json
 
+    process = with_limits(get_process(args.process), args.min_wall, args.min_hole)
     checker = Checker(
-        args.checkpoint, args.process, args.units,
+        args.checkpoint, process, args.units,
         explain=not args.no_explain or args.report is not None, keep_maps=args.report is not None,
         pitch=args.pitch,
     )  # fmt: skip

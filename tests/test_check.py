@@ -189,3 +189,14 @@ def test_the_onnx_grad_cam_is_torchs_and_locates_the_same_spot(parts):
         from_onnx = Checker().check_file(parts / name).suspect_mm
         from_torch = checker.check_file(parts / name).suspect_mm
         assert np.allclose(from_onnx, from_torch, atol=0.05), name
+
+
+def test_your_own_limits_replace_the_process_table(parts, capsys):
+    path = str(parts / "narrow_hole.stl")  # a 2.4 mm hole, measured 2.02 mm at 0.71 mm voxels
+    assert main(["check", path, "--json", "--no-explain", "--min-hole", "1.0"]) == 1
+    (row,) = json.loads(capsys.readouterr().out)
+    assert (row["hole_limit_mm"], row["wall_limit_mm"]) == (1.0, 1.2)  # wall: FDM's
+    assert not any(p.startswith("hole") for p in row["problems"])  # clear of 1.0 mm
+    assert main(["check", path, "--min-wall", "-1"]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and "minimum wall" in err[0]

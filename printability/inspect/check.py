@@ -82,7 +82,7 @@ class Checker:
     def __init__(
         self,
         checkpoint: str | Path | None = None,
-        process: str = "fdm",
+        process: str | ProcessProfile = "fdm",
         units: str = "mm",
         explain: bool = True,
         keep_maps: bool = False,
@@ -102,7 +102,7 @@ class Checker:
         self._explainer = self.network.model if isinstance(self.network, TorchNetwork) else None
         self.voxel_config = VoxelConfig(**data["generate_config"]["voxel"])
         self.rules = RuleBaseline(thresholds_from_dict(data["thresholds"]))
-        self.process: ProcessProfile = get_process(process)
+        self.process = get_process(process) if isinstance(process, str) else process
         self.units = units
         self.explain = explain
         self.keep_maps = keep_maps  # keep grids and heatmaps on the rows (for the HTML report)
