@@ -40,6 +40,7 @@ ASSETS = Path(__file__).resolve().parent.parent / "assets"
 DEFAULT_CHECKPOINT = ASSETS / "fastnet64.pt"  # weights, for Grad-CAM
 DEFAULT_ONNX = ASSETS / "fastnet64.onnx"  # the same network exported, for the verdict
 EXIT_PRINTABLE, EXIT_NOT_PRINTABLE, EXIT_UNREADABLE = 0, 1, 2
+WINDOWS_WORTH_A_BAR = 64  # more network inputs than this in one batch get a progress bar
 
 
 @dataclass
@@ -123,12 +124,12 @@ class Checker:
                    disable=not progress or len(files) < 2)  # fmt: skip
         results = []
         for first in range(0, len(files), batch_size):
-            results.extend(self._check_batch(files[first : first + batch_size]))
+            results.extend(self._check_batch(files[first : first + batch_size], progress))
             bar.update(min(batch_size, len(files) - first))
         bar.close()
         return results
 
-    def _check_batch(self, files: Sequence[Path]) -> list[PartCheck]:
+    def _check_batch(self, files: Sequence[Path], progress: bool = False) -> list[PartCheck]:
         """Read and voxelize each file, one network pass over the windows of the readable ones,
         then the rule measurements and, for parts judged not printable, the Grad-CAM location."""
         results, grids = [], {}
@@ -147,7 +148,10 @@ class Checker:
         cuts = {k: list(windows(pad_to_window(solid, self.size)[0], self.size))
                 for k, (solid, _, _) in grids.items()}  # fmt: skip
         flat = [window for k in grids for _, window in cuts[k]]
-        outputs = [self.network.run(flat[i : i + 16]) for i in range(0, len(flat), 16)]
+        starts = range(0, len(flat), 16)
+        if progress and len(flat) > WINDOWS_WORTH_A_BAR:  # a large part: seconds of windows
+            starts = tqdm(starts, desc="windows", unit="batch", leave=False)
+        outputs = [self.network.run(flat[i : i + 16]) for i in starts]
         probabilities = np.concatenate([p for p, _ in outputs])
         cams = None if outputs[0][1] is None else np.concatenate([c for _, c in outputs])
         per_window = (time.perf_counter() - start) / len(flat)  # each part pays for its own
