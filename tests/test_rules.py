@@ -189,3 +189,19 @@ def test_measure_can_leave_out_holes_or_walls():
     walls = measure(solid, get_preset("seed2021"), kinds=("wall",))
     assert holes.min_hole_diameter_vox == both.min_hole_diameter_vox and holes.min_wall_vox is None
     assert walls.min_wall_vox == both.min_wall_vox and walls.min_hole_diameter_vox is None
+
+
+def test_the_rules_say_where_the_narrow_hole_and_the_thin_wall_are():
+    from printability.config import get_preset
+    from printability.evaluate.rules import measure
+
+    solid = np.zeros((64, 64, 64), bool)
+    solid[8:56, 8:56, 20:44] = True
+    solid[20:23, 40:43, :] = False  # a 3-voxel hole along z, axis at x = 21, y = 41
+    solid[30:50, 46:54, 26:38] = False  # a tunnel under the face y = 55: a 2-voxel wall
+    m = measure(solid, get_preset("seed2021"))
+    x, y, z = m.hole_at_vox
+    assert (x, y) == (21, 41) and 28 <= z <= 35  # mid-way along the hole (z 20..43)
+    wx, wy, wz = m.wall_at_vox
+    assert 30 <= wx < 50 and wy in (54, 55) and 26 <= wz < 38
+    assert solid[m.wall_at_vox]  # on the wall's material

@@ -143,3 +143,13 @@ def test_a_long_plate_is_checked_in_windows_and_the_small_hole_is_found(tmp_path
     from printability.inspect.check import format_table
 
     assert f"{pinhole.windows} windows at 0.2222 mm" in format_table([pinhole])
+    assert np.hypot(pinhole.hole_at_mm[0] + 40.0, pinhole.hole_at_mm[1] - 5.0) < 1.0  # rules
+
+
+def test_the_table_shows_where_the_rules_found_a_problem_the_network_let_through():
+    from printability.inspect.check import PartCheck, format_table
+
+    row = PartCheck(file="plate.stl", printable=False, probability=0.99, network_printable=True,
+                    min_wall_mm=1.0, wall_at_mm=[60.0, 49.5, 0.0],
+                    problems=["wall 1.00 mm < 1.2 mm"])  # fmt: skip
+    assert "(60.0, 49.5, 0.0)" in format_table([row])

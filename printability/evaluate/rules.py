@@ -100,6 +100,10 @@ class RuleMeasurements:
     thin_wall_voxels: int  # opening residue far enough from the rest to be a wall, not an edge
     min_hole_diameter_vox: float | None  # smallest narrow hole found, across
     min_wall_vox: float | None  # thinnest wall found
+    # where (x, y, z voxel indices of the grid measured): on the narrowest hole's axis, and on
+    # the largest thin-wall piece
+    hole_at_vox: tuple[int, int, int] | None = None
+    wall_at_vox: tuple[int, int, int] | None = None
 
 
 def thresholds_from_dict(data: dict[str, Any]) -> Preset:
@@ -164,17 +168,22 @@ def open_ball(solid: np.ndarray, radius: float) -> np.ndarray:
 def padded_crop(solid: np.ndarray, margin: int) -> np.ndarray:
     """The solid's bounding box with `margin` empty voxels on every side (padded where the grid
     is too small): everything the closings and openings need, and less work than the grid."""
+    return padded_crop_with_origin(solid, margin)[0]
+
+
+def padded_crop_with_origin(solid: np.ndarray, margin: int) -> tuple[np.ndarray, np.ndarray]:
+    """`padded_crop` and where the crop's voxel 0 lies in `solid` (negative where padded)."""
     spans = []
     for axis in range(3):
         hit = np.flatnonzero(solid.any(axis=tuple(a for a in range(3) if a != axis)))
         if len(hit) == 0:
-            return np.zeros((1, 1, 1), bool)
+            return np.zeros((1, 1, 1), bool), np.zeros(3, int)
         spans.append((hit[0] - margin, hit[-1] + 1 + margin))
     lo, hi = np.array(spans).T
     shape = np.array(solid.shape)
     box = tuple(slice(a, b) for a, b in zip(np.maximum(lo, 0), np.minimum(hi, shape), strict=True))
     pad = list(zip(np.maximum(-lo, 0), np.maximum(hi - shape, 0), strict=True))
-    return np.pad(solid[box], pad)
+    return np.pad(solid[box], pad), lo
 
 
 def narrow_hole_residue(solid: np.ndarray, radius: float, core_radius: float) -> np.ndarray:
@@ -207,13 +216,40 @@ def hole_diameter(solid: np.ndarray, residue: np.ndarray, reach: int) -> float |
     """Across the narrowest hole in `residue`: per 26-connected piece, twice its largest
     distance to the solid (`reach` must exceed the radius); the smallest piece's value.
     On the train split: 2 x radius +0.1 voxel on average, spread 0.3."""
+    found = narrowest_hole(solid, residue, reach)
+    return None if found is None else found[0]
+
+
+def narrowest_hole(
+    solid: np.ndarray, residue: np.ndarray, reach: int
+) -> tuple[float, np.ndarray] | None:
+    """`hole_diameter` and where that hole is: the middle of its axis (the voxels of its piece
+    farthest from the solid), as (x, y, z) indices."""
     labels, n = ndimage.label(residue, structure=np.ones((3, 3, 3), bool))
     if n == 0:
         return None
     near = _box_around(residue, reach + 1)  # distances are needed only near the residue
     dist = np.sqrt(distance_sq(solid[near], reach)[residue[near]].astype(float))
-    widest = ndimage.maximum(dist, labels[near][residue[near]], index=np.arange(1, n + 1))
-    return float(2 * np.min(widest))
+    pieces = labels[near][residue[near]]
+    widest = ndimage.maximum(dist, pieces, index=np.arange(1, n + 1))
+    narrowest = int(np.argmin(widest))
+    in_piece = np.flatnonzero(pieces == narrowest + 1)
+    on_axis = in_piece[dist[in_piece] >= widest[narrowest] - 0.5]  # the axis, end to end
+    points = np.argwhere(residue[near])[on_axis]
+    middle = points[np.argmin(((points - points.mean(axis=0)) ** 2).sum(axis=1))]
+    return float(2 * widest[narrowest]), middle + np.array([sl.start for sl in near])
+
+
+def residue_centre(residue: np.ndarray) -> np.ndarray | None:
+    """Where the largest piece of `residue` is: its voxel nearest its centroid (on the piece,
+    even for a curved sheet), as (x, y, z) indices; None if there is no residue."""
+    labels, n = ndimage.label(residue, structure=np.ones((3, 3, 3), bool))
+    if n == 0:
+        return None
+    largest = 1 + int(np.argmax(np.bincount(labels.ravel(), minlength=n + 1)[1:]))
+    points = np.argwhere(labels == largest)
+    centroid = points.mean(axis=0)
+    return points[np.argmin(((points - centroid) ** 2).sum(axis=1))]
 
 
 def _box_around(mask: np.ndarray, margin: int) -> tuple[slice, slice, slice]:
@@ -267,7 +303,8 @@ def measure(
     params = params or RuleParams()
     close_radius = (thresholds.r_np + thresholds.r_p) / 2  # fills r <= r_np, not r >= r_p
     open_radius = (thresholds.b_np + thresholds.b_p) / 4  # removes walls <= b_np, not >= b_p
-    solid = padded_crop(np.asarray(voxels, bool), int(np.ceil(close_radius)) + 1)
+    margin = int(np.ceil(close_radius)) + 1  # room for the closing's dilation
+    solid, origin = padded_crop_with_origin(np.asarray(voxels, bool), margin)
     holes = walls = np.zeros((1, 1, 1), bool)
     if "hole" in kinds:
         holes = narrow_hole_residue(solid, close_radius, params.hole_core_radius)
@@ -276,14 +313,20 @@ def measure(
         walls = thin_wall_residue(solid, open_radius, params.wall_depth_vox)
         walls = keep_pieces(walls, params.min_piece_voxels)
     n_holes, n_walls = int(holes.sum()), int(walls.sum())
+    hole = narrowest_hole(solid, holes, int(close_radius) + 1) if n_holes else None
+    wall_at = residue_centre(walls) if n_walls else None
     return RuleMeasurements(
         narrow_hole_voxels=n_holes,
         thin_wall_voxels=n_walls,
-        min_hole_diameter_vox=(
-            hole_diameter(solid, holes, int(close_radius) + 1) if n_holes else None
-        ),
+        min_hole_diameter_vox=None if hole is None else hole[0],
         min_wall_vox=wall_thickness(solid, walls) if n_walls else None,
+        hole_at_vox=None if hole is None else _indices(hole[1] + origin),
+        wall_at_vox=None if wall_at is None else _indices(wall_at + origin),
     )
+
+
+def _indices(point: np.ndarray) -> tuple[int, int, int]:
+    return int(point[0]), int(point[1]), int(point[2])
 
 
 class RuleBaseline:

@@ -58,6 +58,8 @@ class PartCheck:
     wall_limit_mm: float | None = None
     process_ok: bool | None = None
     suspect_mm: list[float] | None = None  # Grad-CAM peak in the mesh's coordinates (defects)
+    hole_at_mm: list[float] | None = None  # the rules' narrowest hole (on its axis), mesh mm
+    wall_at_mm: list[float] | None = None  # the rules' thinnest wall, mesh mm
     pitch_mm: float | None = None  # edge of one voxel: sizes below it are not seen
     pitch_reason: str = ""  # why this pitch (windows.choose_pitch)
     wall_pitch_mm: float | None = None  # the grid walls are measured in (see windows.py)
@@ -167,7 +169,7 @@ class Checker:
             result.windows = len(part)
             result.probability = round(float(part[worst]), 6)
             result.network_printable = result.probability >= 0.5
-            self._measure(solid, placement.pitch_mm, result, wall_grid)
+            self._measure(solid, placement, result, wall_grid)
             corner, window = cuts[k][worst]
             can_explain = cam is not None or self.weights is not None
             if self.explain and can_explain and not result.network_printable:  # where
@@ -191,10 +193,10 @@ class Checker:
 
     def voxel_grid(
         self, path: str | Path, result: PartCheck
-    ) -> tuple[np.ndarray, GridPlacement, tuple[np.ndarray, float] | None]:
+    ) -> tuple[np.ndarray, GridPlacement, tuple[np.ndarray, GridPlacement] | None]:
         """Read, repair and voxelize one mesh at the pitch `choose_pitch` picks; fills in the
         row's size, pitch and grid. Returns the network's grid, its placement, and, at a fixed
-        pitch, a coarser grid and its pitch for the rules' walls (windows.rules_pitch)."""
+        pitch, a coarser grid and its placement for the rules' walls (windows.rules_pitch)."""
         mesh = load_and_repair(path, self.units)
         fit = place_in_grid(mesh, self.voxel_config)
         frame_extents = np.ptp(fit.to_voxels(mesh.vertices), axis=0) / fit.scale
@@ -215,7 +217,7 @@ class Checker:
         wall_grid = None
         coarser = rules_pitch(self.process, self.rules.thresholds)
         if choice.pitch_mm is not None and coarser > 1.05 * choice.pitch_mm:
-            wall_grid = (voxelize_at_pitch(mesh, coarser, self.voxel_config.align)[0], coarser)
+            wall_grid = voxelize_at_pitch(mesh, coarser, self.voxel_config.align)
         result.wall_pitch_mm = round(placement.pitch_mm if wall_grid is None else coarser, 4)
         return solid, placement, wall_grid
 
@@ -257,23 +259,25 @@ class Checker:
     def _measure(
         self,
         solid: np.ndarray,
-        pitch_mm: float,
+        placement: GridPlacement,
         result: PartCheck,
-        wall_grid: tuple[np.ndarray, float] | None = None,
+        wall_grid: tuple[np.ndarray, GridPlacement] | None = None,
     ) -> None:
-        """The rule baseline's sizes in mm against the process's limits: holes in `solid`,
-        walls in `wall_grid` when given (a coarser grid: see windows.rules_pitch). A size is
-        measured to about a voxel, so one within half a voxel above a limit is not known to
-        clear it and counts as a problem."""
-        pitches = {"hole": pitch_mm, "wall": pitch_mm}
+        """The rule baseline's sizes in mm, and where they are, against the process's limits:
+        holes in `solid`, walls in `wall_grid` when given (a coarser grid: see
+        windows.rules_pitch). A size is measured to about a voxel, so one within half a voxel
+        above a limit is not known to clear it and counts as a problem."""
         if wall_grid is None:
-            measured = self.rules.measure(solid)
-            hole, wall = measured.min_hole_diameter_vox, measured.min_wall_vox
+            hole = wall = self.rules.measure(solid)
+            wall_placement = placement
         else:
-            hole = self.rules.measure(solid, kinds=("hole",)).min_hole_diameter_vox
-            wall = self.rules.measure(wall_grid[0], kinds=("wall",)).min_wall_vox
-            pitches["wall"] = wall_grid[1]
-        sizes = {"hole": hole, "wall": wall}
+            hole = self.rules.measure(solid, kinds=("hole",))
+            wall = self.rules.measure(wall_grid[0], kinds=("wall",))
+            wall_placement = wall_grid[1]
+        result.hole_at_mm = _to_mm(hole.hole_at_vox, placement)
+        result.wall_at_mm = _to_mm(wall.wall_at_vox, wall_placement)
+        pitches = {"hole": placement.pitch_mm, "wall": wall_placement.pitch_mm}
+        sizes = {"hole": hole.min_hole_diameter_vox, "wall": wall.min_wall_vox}
         limits = {"hole": self.process.min_hole_mm, "wall": self.process.min_wall_mm}
         mm = {k: None if v is None else round(v * pitches[k], 3) for k, v in sizes.items()}
         result.min_hole_diameter_mm, result.min_wall_mm = mm["hole"], mm["wall"]
@@ -321,7 +325,8 @@ def format_table(results: Sequence[PartCheck]) -> str:
         if r.windows > 1:
             notes.append(f"{r.windows} windows at {r.pitch_mm} mm")
         note = "; ".join(notes)
-        suspect = "-" if r.suspect_mm is None else "({:.1f}, {:.1f}, {:.1f})".format(*r.suspect_mm)
+        where = r.suspect_mm or _problem_at(r)
+        suspect = "-" if where is None else "({:.1f}, {:.1f}, {:.1f})".format(*where)
         rows.append((
             r.file, verdict, f"{r.probability:.3f}", _mm(r.min_hole_diameter_mm),
             _mm(r.min_wall_mm), suspect, note,
@@ -339,8 +344,24 @@ def to_json(results: Sequence[PartCheck]) -> str:
     return json.dumps([r.to_dict() for r in results], indent=2)
 
 
+def _problem_at(r: PartCheck) -> list[float] | None:
+    """Where the rules put the first size problem (for a part the network lets through)."""
+    for problem in r.problems:
+        where = r.hole_at_mm if problem.startswith("hole") else r.wall_at_mm
+        if where is not None:
+            return where
+    return None
+
+
 def _mm(value: float | None) -> str:
     return "-" if value is None else f"{value:.2f}"
+
+
+def _to_mm(voxel: tuple[int, int, int] | None, placement: GridPlacement) -> list[float] | None:
+    """A voxel's centre in the mesh's mm (voxel i spans [i, i + 1)), or None."""
+    if voxel is None:
+        return None
+    return [round(float(v), 2) for v in placement.to_mm(np.array([voxel], float) + 0.5)[0]]
 
 
 def _rounded(result: PartCheck) -> PartCheck:
