@@ -105,3 +105,13 @@ def test_the_report_embeds_slices_and_the_3d_view_for_a_part_not_printable(tmp_p
     for _, data in images:
         assert base64.b64decode(data).startswith(b"\x89PNG")
     assert "b.stl" in page and "b.stl: not printable" not in page
+
+
+def test_a_part_failing_only_the_process_limits_gets_its_problems_and_places(tmp_path):
+    row = PartCheck(file="plate.stl", printable=False, probability=0.99, network_printable=True,
+                    process="fdm", process_ok=False, pitch_mm=0.22, wall_pitch_mm=0.6,
+                    min_wall_mm=1.0, wall_at_mm=[60.0, 49.5, 0.0],
+                    problems=["wall 1.00 mm < 1.2 mm"])  # fmt: skip
+    page = write_check_report([row], tmp_path / "r.html").read_text()
+    assert "plate.stl: not printable for fdm" in page
+    assert "wall 1.00 mm &lt; 1.2 mm at (60.0, 49.5, 0.0) mm" in page and "<img" not in page

@@ -119,10 +119,13 @@ def _frame_3d(ax, shape: Sequence[int]) -> None:
 
 
 def write_check_report(results: Sequence[PartCheck], path: str | Path) -> Path:
-    """Write the page; parts without a kept heatmap (printable ones) appear in the table only."""
+    """Write the page; printable parts appear in the table only, and parts that fail only the
+    process limits (the network let them through: no heatmap) get their sizes and places."""
     path = Path(path)
     sections = []
     for r in results:
+        if r.printable is False and r.heatmap is None and r.problems:
+            sections.append(_rules_only_section(r))
         if r.heatmap is None or r.solid is None or r.peak_vox is None:
             continue
         png = _png(heatmap_figure(r.solid, r.heatmap, r.peak_vox))
@@ -155,6 +158,21 @@ def write_check_report(results: Sequence[PartCheck], path: str | Path) -> Path:
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(page, encoding="utf-8")
     return path
+
+
+def _rules_only_section(r: PartCheck) -> str:
+    """A part the network passes but the process limits fail: each problem and where the rules
+    found it, in the part's coordinates."""
+    items = []
+    for problem in r.problems:
+        at = r.hole_at_mm if problem.startswith("hole") else r.wall_at_mm
+        where = "" if at is None else " at ({:.1f}, {:.1f}, {:.1f}) mm".format(*at)
+        items.append(f"<li>{_e(problem)}{_e(where)}</li>")
+    return (
+        f"<h2>{_e(Path(r.file).name)}: not printable for {_e(r.process)}</h2>"
+        f"<p>The network lets it through (P(printable) {r.probability:.3f}); the rules, at "
+        f"{r.wall_pitch_mm or r.pitch_mm} mm voxels, find:</p><ul>{''.join(items)}</ul>"
+    )
 
 
 def _png(fig: Figure) -> str:
