@@ -6,7 +6,8 @@ two 10 mm bolt holes and an M3 clearance hole of 3.2 mm (printable); a 1.2 mm pi
 a 10 mm hole 1 mm under an edge (a thin wall: not). Each is checked with `--pitch fit` (the
 whole plate in 64^3: 3.6 mm voxels) and `--pitch auto` (here the process's pitch, 0.22 mm, in
 overlapping 64^3 windows). Printed: verdicts, how far the reported location is from the
-defect, windows, and seconds per part (the ratio auto / fit is the cost of the fine pitch).
+defect (the Grad-CAM peak, else the rules' place), windows, and seconds per part (the ratio
+auto / fit is the cost of the fine pitch).
 
 Run: .venv/bin/python bench/large_parts.py [--checkpoint CKPT] [--out out/bench/large_parts]
 """
@@ -67,10 +68,9 @@ def main() -> None:
         for row, (name, (_, printable, defect)) in zip(rows, PLATES.items(), strict=True):
             right += row.printable is printable
             error = "-"
-            if defect is not None and row.suspect_mm is not None:
-                error = (
-                    f"{np.hypot(row.suspect_mm[0] - defect[0], row.suspect_mm[1] - defect[1]):.1f}"
-                )
+            where = row.suspect_mm or row.hole_at_mm or row.wall_at_mm  # Grad-CAM, else rules
+            if defect is not None and where is not None:
+                error = f"{np.hypot(where[0] - defect[0], where[1] - defect[1]):.1f}"
             hole = "-" if row.min_hole_diameter_mm is None else f"{row.min_hole_diameter_mm:.2f}"
             wall = "-" if row.min_wall_mm is None else f"{row.min_wall_mm:.2f}"
             verdict = "printable" if row.printable else "NOT printable"
