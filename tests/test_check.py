@@ -49,9 +49,12 @@ def test_a_narrow_hole_is_not_printable_and_measured_in_mm(checker, parts):
 def test_a_thin_wall_is_not_printable_and_found_where_it_is(checker, parts):
     result = checker.check_file(parts / "thin_wall.stl")
     assert not result.printable and result.probability < 0.5
-    assert result.min_wall_mm is not None and result.min_wall_mm < 2.0  # 1 mm drilled
+    assert result.wall_measured_on == "mesh"  # found by the rules, measured by rays
+    assert result.min_wall_mm == pytest.approx(1.0, abs=0.05)  # 1 mm drilled
+    assert result.problems == ["wall 1.01 mm < 1.2 mm"]
     _, y, _ = result.suspect_mm
     assert y > 14  # between the hole (axis at y=14) and the face at y=20
+    assert 18 < result.wall_at_mm[1] < 20.5  # the rules' place: on the wall
 
 
 def test_a_folder_with_broken_files_reports_each_and_judges_the_rest(parts, tmp_path, capsys):

@@ -21,12 +21,14 @@ from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
+import trimesh
 from tqdm import tqdm
 
 from printability.config import VoxelConfig
 from printability.evaluate.rules import RuleBaseline, thresholds_from_dict
 from printability.geometry.mesh_io import MESH_SUFFIXES, find_meshes, load_and_repair
 from printability.geometry.normalize import GridPlacement, place_in_grid
+from printability.geometry.thickness import wall_thickness_at
 from printability.geometry.voxelize import voxelize, voxelize_at_pitch
 from printability.inspect.heat import heat_from_cam, peak
 from printability.inspect.processes import ProcessProfile, get_process
@@ -60,6 +62,7 @@ class PartCheck:
     suspect_mm: list[float] | None = None  # Grad-CAM peak in the mesh's coordinates (defects)
     hole_at_mm: list[float] | None = None  # the rules' narrowest hole (on its axis), mesh mm
     wall_at_mm: list[float] | None = None  # the rules' thinnest wall, mesh mm
+    wall_measured_on: str | None = None  # "mesh" (rays, geometry.thickness) or "voxels"
     pitch_mm: float | None = None  # edge of one voxel: sizes below it are not seen
     pitch_reason: str = ""  # why this pitch (windows.choose_pitch)
     wall_pitch_mm: float | None = None  # the grid walls are measured in (see windows.py)
@@ -148,7 +151,7 @@ class Checker:
             return [_rounded(r) for r in results]
         start = time.perf_counter()
         cuts = {k: list(windows(pad_to_window(solid, self.size)[0], self.size))
-                for k, (solid, _, _) in grids.items()}  # fmt: skip
+                for k, (solid, *_) in grids.items()}  # fmt: skip
         flat = [window for k in grids for _, window in cuts[k]]
         starts = range(0, len(flat), 16)
         if progress and len(flat) > WINDOWS_WORTH_A_BAR:  # a large part: seconds of windows
@@ -159,7 +162,7 @@ class Checker:
         per_window = (time.perf_counter() - start) / len(flat)  # each part pays for its own
         to_locate = []  # (row, worst window, placement, its offset in the grid, its cam)
         first = 0  # the part's first window in `flat`
-        for k, (solid, placement, wall_grid) in grids.items():
+        for k, (solid, placement, wall_grid, mesh) in grids.items():
             started = time.perf_counter()
             result = results[k]
             part = probabilities[first : first + len(cuts[k])]
@@ -169,7 +172,7 @@ class Checker:
             result.windows = len(part)
             result.probability = round(float(part[worst]), 6)
             result.network_printable = result.probability >= 0.5
-            self._measure(solid, placement, result, wall_grid)
+            self._measure(solid, placement, result, wall_grid, mesh)
             corner, window = cuts[k][worst]
             can_explain = cam is not None or self.weights is not None
             if self.explain and can_explain and not result.network_printable:  # where
@@ -193,10 +196,11 @@ class Checker:
 
     def voxel_grid(
         self, path: str | Path, result: PartCheck
-    ) -> tuple[np.ndarray, GridPlacement, tuple[np.ndarray, GridPlacement] | None]:
+    ) -> tuple[np.ndarray, GridPlacement, tuple[np.ndarray, GridPlacement] | None, trimesh.Trimesh]:
         """Read, repair and voxelize one mesh at the pitch `choose_pitch` picks; fills in the
         row's size, pitch and grid. Returns the network's grid, its placement, and, at a fixed
-        pitch, a coarser grid and its placement for the rules' walls (windows.rules_pitch)."""
+        pitch, a coarser grid and its placement for the rules' walls (windows.rules_pitch), and
+        the repaired mesh (walls are measured on it: geometry.thickness)."""
         mesh = load_and_repair(path, self.units)
         fit = place_in_grid(mesh, self.voxel_config)
         frame_extents = np.ptp(fit.to_voxels(mesh.vertices), axis=0) / fit.scale
@@ -219,7 +223,7 @@ class Checker:
         if choice.pitch_mm is not None and coarser > 1.05 * choice.pitch_mm:
             wall_grid = voxelize_at_pitch(mesh, coarser, self.voxel_config.align)
         result.wall_pitch_mm = round(placement.pitch_mm if wall_grid is None else coarser, 4)
-        return solid, placement, wall_grid
+        return solid, placement, wall_grid, mesh
 
     def probabilities(self, solids: Sequence[np.ndarray]) -> np.ndarray:
         """The network's P(printable) for voxel grids of its input size, in one batch."""
@@ -262,11 +266,14 @@ class Checker:
         placement: GridPlacement,
         result: PartCheck,
         wall_grid: tuple[np.ndarray, GridPlacement] | None = None,
+        mesh: trimesh.Trimesh | None = None,
     ) -> None:
         """The rule baseline's sizes in mm, and where they are, against the process's limits:
         holes in `solid`, walls in `wall_grid` when given (a coarser grid: see
-        windows.rules_pitch). A size is measured to about a voxel, so one within half a voxel
-        above a limit is not known to clear it and counts as a problem."""
+        windows.rules_pitch). Where the rules find a thin wall, its thickness is measured on
+        the `mesh` itself (geometry.thickness), to a few hundredths of a mm. A size measured in
+        voxels is known to about a voxel, so one within half a voxel above a limit is not known
+        to clear it and counts as a problem."""
         if wall_grid is None:
             hole = wall = self.rules.measure(solid)
             wall_placement = placement
@@ -280,17 +287,27 @@ class Checker:
         sizes = {"hole": hole.min_hole_diameter_vox, "wall": wall.min_wall_vox}
         limits = {"hole": self.process.min_hole_mm, "wall": self.process.min_wall_mm}
         mm = {k: None if v is None else round(v * pitches[k], 3) for k, v in sizes.items()}
+        bands = {k: pitches[k] / 2 for k in pitches}  # how far above a limit is still unsure
+        if mesh is not None and result.wall_at_mm is not None:
+            on_mesh = wall_thickness_at(
+                mesh, np.array(result.wall_at_mm), 2 * pitches["wall"] + limits["wall"],
+                2 * (limits["wall"] + pitches["wall"]),
+            )  # fmt: skip
+            if on_mesh is not None:
+                mm["wall"], bands["wall"] = round(on_mesh, 3), 0.0
+                result.wall_measured_on = "mesh"
+            else:
+                result.wall_measured_on = "voxels"
         result.min_hole_diameter_mm, result.min_wall_mm = mm["hole"], mm["wall"]
         result.hole_limit_mm, result.wall_limit_mm = limits["hole"], limits["wall"]
         for kind, size in mm.items():
-            if size is None or size >= limits[kind] + pitches[kind] / 2:
+            if size is None or size >= limits[kind] + bands[kind]:
                 continue
             if size < limits[kind]:
                 result.problems.append(f"{kind} {size:.2f} mm < {limits[kind]} mm")
             else:
                 result.problems.append(
-                    f"{kind} {size:.2f} mm, not clear of {limits[kind]} mm "
-                    f"(+-{pitches[kind] / 2:.2f})"
+                    f"{kind} {size:.2f} mm, not clear of {limits[kind]} mm (+-{bands[kind]:.2f})"
                 )
         result.process_ok = not result.problems
 

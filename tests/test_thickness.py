@@ -1,0 +1,28 @@
+"""Wall thickness measured on the mesh: a box with a hole of known wall, and places with no
+thin wall (a plain box's edge and corner), where the answer is None."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+import trimesh
+
+from printability.geometry.thickness import wall_thickness_at
+from printability.inspect.samples import box_with_hole
+
+
+@pytest.mark.parametrize("wall", [0.6, 1.0, 1.5])
+def test_the_wall_between_a_hole_and_the_face_is_measured_to_a_few_hundredths(wall):
+    part = box_with_hole(5.0, 20.0 - 5.0 - wall)  # a 10 mm hole whose wall to y = 20 is `wall`
+    near = np.array([0.4, 20.0 - wall / 2 + 0.3, 1.0])  # about where the rules would point
+    # the hole is a 64-gon: its flats lie up to r (1 - cos(pi / 64)) = 0.006 mm outside r
+    assert wall_thickness_at(part, near, 3.0, 6.0) == pytest.approx(wall, abs=0.03)
+
+
+def test_no_wall_is_found_where_there_is_none():
+    box = trimesh.creation.box((10.0, 10.0, 10.0))
+    assert wall_thickness_at(box, np.array([5.0, 5.0, 0.0]), 2.0, 4.0) is None  # an edge
+    assert wall_thickness_at(box, np.array([5.0, 5.0, 5.0]), 2.0, 4.0) is None  # a corner
+    assert wall_thickness_at(box, np.array([50.0, 0.0, 0.0]), 2.0, 4.0) is None  # far away
+    across = wall_thickness_at(box, np.array([5.0, 0.0, 0.0]), 2.0, 12.0)  # rays may reach
+    assert across == pytest.approx(10.0, abs=1e-3)  # the far face: the box is a 10 mm "wall"
