@@ -41,7 +41,8 @@ def test_good_parts_are_printable(checker, parts, name):
 def test_a_narrow_hole_is_not_printable_and_measured_in_mm(checker, parts):
     result = checker.check_file(parts / "narrow_hole.stl")
     assert not result.printable and result.probability < 0.5
-    assert result.min_hole_diameter_mm == pytest.approx(2.4, abs=0.8)  # 2.4 mm drilled
+    assert result.hole_measured_on == "mesh"  # found by the rules, measured by chords
+    assert result.min_hole_diameter_mm == pytest.approx(2.4, abs=0.02)  # 2.4 mm drilled
     x, y, _ = result.suspect_mm  # the box is centred on the origin, 20 mm side along z
     assert np.hypot(x, y) < 2 * 1.2 + 2 * result.pitch_mm  # within 2r of the hole's axis
 

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 import trimesh
 
-from printability.geometry.thickness import wall_thickness_at
+from printability.geometry.thickness import hole_width_at, wall_thickness_at
 from printability.inspect.samples import box_with_hole
 
 
@@ -26,3 +26,17 @@ def test_no_wall_is_found_where_there_is_none():
     assert wall_thickness_at(box, np.array([50.0, 0.0, 0.0]), 2.0, 4.0) is None  # far away
     across = wall_thickness_at(box, np.array([5.0, 0.0, 0.0]), 2.0, 12.0)  # rays may reach
     assert across == pytest.approx(10.0, abs=1e-3)  # the far face: the box is a 10 mm "wall"
+
+
+@pytest.mark.parametrize("radius", [0.6, 1.2, 2.0])
+@pytest.mark.parametrize("off_axis", [0.0, 0.5])
+def test_a_holes_width_is_measured_from_a_point_near_its_axis(radius, off_axis):
+    part = box_with_hole(radius)  # drilled along z through the 40 x 40 x 20 mm box's centre
+    width = hole_width_at(part, np.array([off_axis, 0.1, 3.0]), 8.0)
+    assert width == pytest.approx(2 * radius, abs=0.02)  # a 64-gon: flats 0.1% inside
+
+
+def test_no_width_where_no_chord_closes():
+    box = trimesh.creation.box((10.0, 10.0, 10.0))
+    assert hole_width_at(box, np.array([0.0, 0.0, 0.0]), 8.0) is None  # 10 mm across: > 8
+    assert hole_width_at(box, np.array([0.0, 0.0, 0.0]), 12.0) == pytest.approx(10.0, abs=0.05)

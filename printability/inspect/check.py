@@ -28,7 +28,7 @@ from printability.config import VoxelConfig
 from printability.evaluate.rules import RuleBaseline, thresholds_from_dict
 from printability.geometry.mesh_io import MESH_SUFFIXES, find_meshes, load_and_repair
 from printability.geometry.normalize import GridPlacement, place_in_grid
-from printability.geometry.thickness import wall_thickness_at
+from printability.geometry.thickness import hole_width_at, wall_thickness_at
 from printability.geometry.voxelize import voxelize, voxelize_at_pitch
 from printability.inspect.heat import heat_from_cam, peak
 from printability.inspect.processes import ProcessProfile, get_process
@@ -62,6 +62,7 @@ class PartCheck:
     suspect_mm: list[float] | None = None  # Grad-CAM peak in the mesh's coordinates (defects)
     hole_at_mm: list[float] | None = None  # the rules' narrowest hole (on its axis), mesh mm
     wall_at_mm: list[float] | None = None  # the rules' thinnest wall, mesh mm
+    hole_measured_on: str | None = None  # "mesh" (chords, geometry.thickness) or "voxels"
     wall_measured_on: str | None = None  # "mesh" (rays, geometry.thickness) or "voxels"
     pitch_mm: float | None = None  # edge of one voxel: sizes below it are not seen
     pitch_reason: str = ""  # why this pitch (windows.choose_pitch)
@@ -270,8 +271,9 @@ class Checker:
     ) -> None:
         """The rule baseline's sizes in mm, and where they are, against the process's limits:
         holes in `solid`, walls in `wall_grid` when given (a coarser grid: see
-        windows.rules_pitch). Where the rules find a thin wall, its thickness is measured on
-        the `mesh` itself (geometry.thickness), to a few hundredths of a mm. A size measured in
+        windows.rules_pitch). Where the rules find a narrow hole or a thin wall, its width or
+        thickness is measured on the `mesh` itself (geometry.thickness), to a few hundredths
+        of a mm. A size measured in
         voxels is known to about a voxel, so one within half a voxel above a limit is not known
         to clear it and counts as a problem."""
         if wall_grid is None:
@@ -288,6 +290,13 @@ class Checker:
         limits = {"hole": self.process.min_hole_mm, "wall": self.process.min_wall_mm}
         mm = {k: None if v is None else round(v * pitches[k], 3) for k, v in sizes.items()}
         bands = {k: pitches[k] / 2 for k in pitches}  # how far above a limit is still unsure
+        if mesh is not None and result.hole_at_mm is not None:
+            on_mesh = hole_width_at(
+                mesh, np.array(result.hole_at_mm), 2 * limits["hole"] + 10 * pitches["hole"]
+            )
+            result.hole_measured_on = "voxels" if on_mesh is None else "mesh"
+            if on_mesh is not None:
+                mm["hole"], bands["hole"] = round(on_mesh, 3), 0.0
         if mesh is not None and result.wall_at_mm is not None:
             on_mesh = wall_thickness_at(
                 mesh, np.array(result.wall_at_mm), 2 * pitches["wall"] + limits["wall"],
