@@ -33,7 +33,7 @@ def test_no_wall_is_found_where_there_is_none():
 def test_a_holes_width_is_measured_from_a_point_near_its_axis(radius, off_axis):
     part = box_with_hole(radius)  # drilled along z through the 40 x 40 x 20 mm box's centre
     width = hole_width_at(part, np.array([off_axis, 0.1, 3.0]), 8.0)
-    assert width == pytest.approx(2 * radius, abs=0.02)  # a 64-gon: flats 0.1% inside
+    assert width == pytest.approx(2 * radius, abs=0.03)  # a 64-gon: flats 0.1% inside
 
 
 def test_no_width_where_no_chord_closes():
