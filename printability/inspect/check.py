@@ -151,8 +151,10 @@ class Checker:
         if not grids:
             return [_rounded(r) for r in results]
         start = time.perf_counter()
-        cuts = {k: list(windows(pad_to_window(solid, self.size)[0], self.size))
-                for k, (solid, *_) in grids.items()}  # fmt: skip
+        cuts, pads = {}, {}  # each part's windows, and where its grid lies in the padded one
+        for k, (solid, *_) in grids.items():
+            padded, pads[k] = pad_to_window(solid, self.size)
+            cuts[k] = list(windows(padded, self.size))
         flat = [window for k in grids for _, window in cuts[k]]
         starts = range(0, len(flat), 16)
         if progress and len(flat) > WINDOWS_WORTH_A_BAR:  # a large part: seconds of windows
@@ -177,7 +179,7 @@ class Checker:
             corner, window = cuts[k][worst]
             can_explain = cam is not None or self.weights is not None
             if self.explain and can_explain and not result.network_printable:  # where
-                offset = np.array(corner) - pad_to_window(solid, self.size)[1]
+                offset = np.array(corner) - pads[k]
                 to_locate.append((result, window, placement, offset, cam))
             if self.keep_maps:
                 result.solid = window
