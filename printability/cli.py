@@ -499,17 +499,16 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
 
 def _pitch(text: str) -> str | float:
     """`check --pitch`: a mode name or a positive number of mm per voxel."""
-    from printability.inspect.windows import PITCH_MODES
+    from printability.inspect.windows import PITCH_MODES, validate_pitch
 
-    if text in PITCH_MODES:
-        return text
     try:
-        value = float(text)
+        value = text if text in PITCH_MODES else float(text)
+        validate_pitch(value)
     except ValueError:
-        value = -1.0
-    if not 0 < value < float("inf"):
         modes = ", ".join(PITCH_MODES)
-        raise argparse.ArgumentTypeError(f"{text!r}: use {modes} or a positive number of mm")
+        raise argparse.ArgumentTypeError(
+            f"{text!r}: use {modes} or a positive number of mm"
+        ) from None
     return value
 
 

@@ -108,6 +108,9 @@ def test_choose_pitch_stays_within_the_voxel_budget():
 def test_choose_pitch_rejects_unknown_modes():
     with pytest.raises(ValueError, match="unknown pitch"):
         choose_pitch("fine", 1.0, np.ones(3), FDM, SEED)
+    for bad in (0.0, -0.2, float("inf")):
+        with pytest.raises(ValueError, match="positive"):
+            choose_pitch(bad, 1.0, np.ones(3), FDM, SEED)
 
 
 def _plate(hole_xy_r: tuple[float, float, float] | None = None) -> trimesh.Trimesh:

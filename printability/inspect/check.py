@@ -33,7 +33,13 @@ from printability.geometry.voxelize import voxelize, voxelize_at_pitch
 from printability.inspect.heat import heat_from_cam, peak
 from printability.inspect.processes import ProcessProfile, get_process
 from printability.inspect.runtime import Network, OnnxNetwork, TorchNetwork, open_network
-from printability.inspect.windows import choose_pitch, pad_to_window, rules_pitch, windows
+from printability.inspect.windows import (
+    choose_pitch,
+    pad_to_window,
+    rules_pitch,
+    validate_pitch,
+    windows,
+)
 
 if TYPE_CHECKING:
     from torch import nn
@@ -114,7 +120,7 @@ class Checker:
         self.explain = explain
         self.keep_maps = keep_maps  # keep grids and heatmaps on the rows (for the HTML report)
         self.pitch = pitch  # see windows.PITCH_MODES
-        choose_pitch(pitch, 1.0, np.ones(3), self.process, self.rules.thresholds)  # validates
+        validate_pitch(pitch)
 
     def check_file(self, path: str | Path) -> PartCheck:
         """Judge one mesh file; any reading or preprocessing problem becomes the row's error."""
@@ -227,10 +233,6 @@ class Checker:
             wall_grid = voxelize_at_pitch(mesh, coarser, self.voxel_config.align)
         result.wall_pitch_mm = round(placement.pitch_mm if wall_grid is None else coarser, 4)
         return solid, placement, wall_grid, mesh
-
-    def probabilities(self, solids: Sequence[np.ndarray]) -> np.ndarray:
-        """The network's P(printable) for voxel grids of its input size, in one batch."""
-        return self.network.run(solids)[0]
 
     @property
     def explainer(self) -> nn.Module | None:

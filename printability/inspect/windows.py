@@ -62,6 +62,16 @@ def budget_pitch(
     return high
 
 
+def validate_pitch(mode: str | float) -> None:
+    """A ValueError unless `mode` is one of PITCH_MODES or a positive, finite number of mm."""
+    if isinstance(mode, str):
+        if mode not in PITCH_MODES:
+            modes = ", ".join(PITCH_MODES)
+            raise ValueError(f"unknown pitch {mode!r}; choose from {modes} or a number of mm")
+    elif not 0 < float(mode) < float("inf"):
+        raise ValueError(f"pitch must be a positive number of mm, got {mode}")
+
+
 @dataclass(frozen=True)
 class PitchChoice:
     """How one part is voxelized: fitted to the grid (pitch None) or at a fixed pitch."""
@@ -83,17 +93,12 @@ def choose_pitch(
     """Pick the pitch for one part whose extents (in its own, aligned frame) are
     `extents_mm` (see PITCH_MODES). A model trained at a fixed pitch is always used at that
     pitch; a fixed pitch is never finer than the voxel budget allows."""
+    validate_pitch(mode)
     if trained_pitch_mm is not None:
         return PitchChoice(trained_pitch_mm, "the model's training pitch")
-    if mode == "fit":
-        return PitchChoice(None, "fitted to the grid, as trained")
-    if isinstance(mode, str) and mode not in PITCH_MODES:
-        raise ValueError(f"unknown pitch {mode!r}; choose from {', '.join(PITCH_MODES)} or mm")
-    if mode == "auto" and fit_pitch_mm <= process.min_wall_mm:
+    if mode == "fit" or (mode == "auto" and fit_pitch_mm <= process.min_wall_mm):
         return PitchChoice(None, "fitted to the grid, as trained")
     wanted = network_pitch(process, thresholds) if isinstance(mode, str) else float(mode)
-    if wanted <= 0:
-        raise ValueError(f"pitch must be positive, got {wanted} mm")
     floor = budget_pitch(extents_mm, max_voxels, window=window)
     if floor > wanted:
         note = f"{wanted:.3g} mm wanted; coarser to stay within {max_voxels:,} voxels"
