@@ -156,3 +156,16 @@ def test_the_table_shows_where_the_rules_found_a_problem_the_network_let_through
                     min_wall_mm=1.0, wall_at_mm=[60.0, 49.5, 0.0],
                     problems=["wall 1.00 mm < 1.2 mm"])  # fmt: skip
     assert "(60.0, 49.5, 0.0)" in format_table([row])
+
+
+def test_a_fixed_pitch_grid_can_reuse_a_placements_frame():
+    from printability.config import VoxelConfig
+    from printability.geometry.normalize import place_in_grid
+
+    mesh = trimesh.creation.box((50.0, 8.0, 3.0))
+    mesh.apply_transform(trimesh.transformations.rotation_matrix(0.7, [1, 2, 3]))
+    fit = place_in_grid(mesh, VoxelConfig())
+    own, own_shape = place_at_pitch(mesh, 0.5)
+    reused, reused_shape = place_at_pitch(mesh, 0.5, like=fit)
+    assert own_shape == reused_shape
+    assert np.allclose(own.to_voxels(mesh.vertices), reused.to_voxels(mesh.vertices))

@@ -82,13 +82,23 @@ def place_in_grid(mesh: trimesh.Trimesh, config: VoxelConfig) -> GridPlacement:
 
 
 def place_at_pitch(
-    mesh: trimesh.Trimesh, pitch_mm: float, align: bool = True, margin: int = 2
+    mesh: trimesh.Trimesh,
+    pitch_mm: float,
+    align: bool = True,
+    margin: int = 2,
+    like: GridPlacement | None = None,
 ) -> tuple[GridPlacement, tuple[int, int, int]]:
-    """Placement at a fixed pitch in a grid sized to the part (aligned as `place_in_grid`),
+    """Placement at a fixed pitch in a grid sized to the part (aligned as `place_in_grid`, or
+    in the frame of the placement `like`, which saves working out the principal axes again),
     with at least `margin` empty voxels on every side; returns it and the grid's shape."""
     if pitch_mm <= 0:
         raise ValueError(f"pitch must be positive, got {pitch_mm} mm")
-    origin, rotation, lo, hi = _frame(mesh, align)
+    if like is None:
+        origin, rotation, lo, hi = _frame(mesh, align)
+    else:
+        origin, rotation = like.origin_mm, like.rotation
+        local = (np.asarray(mesh.vertices, float) - origin) @ rotation.T
+        lo, hi = local.min(axis=0), local.max(axis=0)
     scale = 1.0 / pitch_mm
     shape = np.ceil((hi - lo) * scale - 1e-6).astype(int) + 2 * margin  # 1e-6: float noise
     shift = shape / 2.0 - (lo + hi) / 2 * scale

@@ -34,12 +34,17 @@ def voxelize(
 
 
 def voxelize_at_pitch(
-    mesh: trimesh.Trimesh, pitch_mm: float, align: bool = True, margin: int = 2
+    mesh: trimesh.Trimesh,
+    pitch_mm: float,
+    align: bool = True,
+    margin: int = 2,
+    like: GridPlacement | None = None,
 ) -> tuple[np.ndarray, GridPlacement]:
     """Voxelize a watertight mesh at `pitch_mm` into a grid just large enough for it (plus
     `margin` empty voxels per side): the part keeps its size in mm, so a large part gets a
-    large, non-cubic grid (checked in windows by `inspect.windows`)."""
-    placement, shape = place_at_pitch(mesh, pitch_mm, align, margin)
+    large, non-cubic grid (checked in windows by `inspect.windows`). `like`: a placement whose
+    frame (origin and axes) to reuse (see place_at_pitch)."""
+    placement, shape = place_at_pitch(mesh, pitch_mm, align, margin, like)
     vertices = placement.to_voxels(mesh.vertices)
     return voxelize_vertices(vertices, np.asarray(mesh.faces), shape), placement
 

@@ -220,7 +220,7 @@ class Checker:
         if choice.pitch_mm is None:
             solid, placement = voxelize(mesh, self.voxel_config, fit)
         else:
-            solid, placement = voxelize_at_pitch(mesh, choice.pitch_mm, self.voxel_config.align)
+            solid, placement = voxelize_at_pitch(mesh, choice.pitch_mm, like=fit)
         if not solid.any():
             raise ValueError(f"no voxel is inside the mesh at {placement.pitch_mm:.3g} mm/voxel")
         result.size_mm = [round(float(v), 3) for v in mesh.extents]
@@ -230,7 +230,7 @@ class Checker:
         wall_grid = None
         coarser = rules_pitch(self.process, self.rules.thresholds)
         if choice.pitch_mm is not None and coarser > 1.05 * choice.pitch_mm:
-            wall_grid = voxelize_at_pitch(mesh, coarser, self.voxel_config.align)
+            wall_grid = voxelize_at_pitch(mesh, coarser, like=fit)  # the same frame
         result.wall_pitch_mm = round(placement.pitch_mm if wall_grid is None else coarser, 4)
         return solid, placement, wall_grid, mesh
 
