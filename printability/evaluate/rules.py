@@ -212,19 +212,13 @@ def keep_pieces(mask: np.ndarray, min_voxels: int) -> np.ndarray:
     return big[labels]
 
 
-def hole_diameter(solid: np.ndarray, residue: np.ndarray, reach: int) -> float | None:
-    """Across the narrowest hole in `residue`: per 26-connected piece, twice its largest
-    distance to the solid (`reach` must exceed the radius); the smallest piece's value.
-    On the train split: 2 x radius +0.1 voxel on average, spread 0.3."""
-    found = narrowest_hole(solid, residue, reach)
-    return None if found is None else found[0]
-
-
 def narrowest_hole(
     solid: np.ndarray, residue: np.ndarray, reach: int
 ) -> tuple[float, np.ndarray] | None:
-    """`hole_diameter` and where that hole is: the middle of its axis (the voxels of its piece
-    farthest from the solid), as (x, y, z) indices."""
+    """Across the narrowest hole in `residue`, and where it is. Per 26-connected piece, twice
+    its largest distance to the solid (`reach` must exceed the radius); the smallest piece's
+    value (on the train split: 2 x radius +0.1 voxel on average, spread 0.3), and the middle of
+    its axis (the voxels of the piece farthest from the solid) as (x, y, z) indices."""
     labels, n = ndimage.label(residue, structure=np.ones((3, 3, 3), bool))
     if n == 0:
         return None
