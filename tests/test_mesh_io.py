@@ -14,7 +14,7 @@ from printability.geometry.mesh_io import (
     find_meshes,
     load_and_repair,
     load_mesh,
-    orient_bodies_outward,
+    orient_bodies,
     repair_mesh,
 )
 from printability.geometry.select import compactness, file_size_reason, mesh_reason
@@ -512,7 +512,7 @@ def test_each_inside_out_body_is_turned_outward():
     bad.invert()
     both = trimesh.util.concatenate([good, bad])
     assert both.volume == pytest.approx(8.0 - 3.0)
-    assert orient_bodies_outward(both) == pytest.approx(11.0)
+    assert orient_bodies(both) == pytest.approx(11.0)
     assert both.volume == pytest.approx(11.0)  # trimesh's own integral agrees
     assert all(body.volume > 0 for body in both.split(only_watertight=True))
 
@@ -524,7 +524,7 @@ def test_bodies_touching_at_a_corner_are_oriented_one_by_one():
     bad.invert()
     both = trimesh.util.concatenate([good, bad])
     both.merge_vertices()  # the corner is now one shared vertex
-    assert orient_bodies_outward(both) == pytest.approx(9.0)
+    assert orient_bodies(both) == pytest.approx(9.0)
     assert both.volume == pytest.approx(9.0)
 
 
@@ -539,11 +539,11 @@ def test_a_cavity_faces_inward_and_its_volume_is_subtracted(cavity_inverted):
     cavity.apply_translation([2.0, 0.0, 0.0])
     island.apply_translation([2.0, 0.0, 0.0])
     part = trimesh.util.concatenate([outer, cavity, island])
-    assert orient_bodies_outward(part) == pytest.approx(1000.0 - 64.0 + 8.0)
+    assert orient_bodies(part) == pytest.approx(1000.0 - 64.0 + 8.0)
     assert part.volume == pytest.approx(944.0)
     expected_x = (1000.0 * 0 - 64.0 * 2 + 8.0 * 2) / 944.0  # the cavity pulls it to -x
     assert np.allclose(part.center_mass, [expected_x, 0.0, 0.0], atol=1e-9)
     beside = trimesh.creation.box((2.0, 2.0, 2.0))
     beside.apply_translation([20.0, 0.0, 0.0])  # a separate body stays outward
     both = trimesh.util.concatenate([trimesh.creation.box((10.0, 10.0, 10.0)), beside])
-    assert orient_bodies_outward(both) == pytest.approx(1008.0)
+    assert orient_bodies(both) == pytest.approx(1008.0)

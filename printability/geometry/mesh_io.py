@@ -85,13 +85,13 @@ def repair_mesh(mesh: trimesh.Trimesh, name: str | Path = "<mesh>") -> trimesh.T
         raise MeshError(name, f"open mesh ({open_edges} boundary edges after repair)")
     if not mesh.is_winding_consistent:
         raise MeshError(name, "inconsistent face winding (non-manifold edges)")
-    volume = orient_bodies_outward(mesh)
+    volume = orient_bodies(mesh)
     if not volume > 1e-9 * max(float(mesh.extents.max()), 1e-12) ** 3:
         raise MeshError(name, "no volume (flat or degenerate mesh)")
     return mesh
 
 
-def orient_bodies_outward(mesh: trimesh.Trimesh) -> float:
+def orient_bodies(mesh: trimesh.Trimesh) -> float:
     """Orient every closed body (faces joined through shared edges) in place so that its
     normals point out of the material: a body enclosed by an odd number of others is a cavity's
     wall and faces inward (negative volume), any other body outward. Returns the solid's
