@@ -31,6 +31,7 @@ import sqlalchemy.exc
 
 from printability.config import TrainConfig
 from printability.data.store import read_info
+from printability.evaluate.metrics import predicts_one_class
 from printability.models import MODELS
 from printability.train.loop import train
 
@@ -321,12 +322,13 @@ def _summary(study: optuna.Study, storage, out: Path, seconds: float) -> dict[st
     best = None
     if complete:
         t = study.best_trial
+        matrix = t.user_attrs.get("val_confusion_matrix")
         best = {
             "value": t.value,
             "trial": t.number,
             "params": t.params,
             "val_accuracy": t.user_attrs.get("val_accuracy"),
-            "one_class": _one_class(t.user_attrs.get("val_confusion_matrix")),
+            "one_class": (matrix is not None and predicts_one_class(matrix) is not None),
             "test_f1": t.user_attrs.get("test_f1"),
             "run_dir": str(out / f"trial-{t.number:04d}"),
             "config": best_config(t),
@@ -338,14 +340,6 @@ def _summary(study: optuna.Study, storage, out: Path, seconds: float) -> dict[st
         "best": best,
         "seconds": round(seconds, 1),
     }
-
-
-def _one_class(matrix: list[list[int]] | None) -> bool:
-    """Whether a confusion matrix [[tn, fp], [fn, tp]] shows one predicted class for all."""
-    if matrix is None:
-        return False
-    (tn, fp), (fn, tp) = matrix
-    return tn + fn == 0 or fp + tp == 0
 
 
 def best_config(trial: optuna.trial.FrozenTrial) -> dict[str, Any]:

@@ -22,6 +22,7 @@ from printability.evaluate.metrics import (
     binary_metrics,
     confusion,
     expected_calibration_error,
+    predicts_one_class,
 )
 from printability.evaluate.predict import Predictions, symmetric_views
 
@@ -57,6 +58,37 @@ def test_confusion_matrix_is_tn_fp_fn_tp_with_printable_positive():
     assert (tn, fp, fn, tp) == (1, 1, 1, 2)
     scores = binary_metrics(labels, predicted.astype(float))
     assert scores["precision"] == pytest.approx(2 / 3) and scores["recall"] == pytest.approx(2 / 3)
+
+
+def test_predicts_one_class_names_the_class_a_stuck_model_gives():
+    assert predicts_one_class([[0, 5], [0, 5]]) == "printable"
+    assert predicts_one_class([[5, 0], [5, 0]]) == "not printable"
+    assert predicts_one_class([[3, 2], [1, 4]]) is None
+    assert predicts_one_class([[0, 0], [0, 0]]) is None  # nothing predicted at all
+    labels = np.array([0, 1, 0, 1])
+    assert binary_metrics(labels, np.full(4, 0.9))["predicts_one_class"] == "printable"
+    assert binary_metrics(labels, np.array([0.1, 0.9, 0.2, 0.8]))["predicts_one_class"] is None
+
+
+def test_report_marks_a_stuck_model_and_does_not_highlight_it():
+    from printability.evaluate.report import _comparison_table, headline
+
+    def scores(f1: float, matrix: list[list[int]]) -> dict:
+        return {
+            "accuracy": 0.5, "precision": 0.5, "recall": 1.0, "f1": f1, "roc_auc": 0.5,
+            "average_precision": 0.5, "ece": 0.1, "confusion_matrix": matrix,
+            "predicts_one_class": predicts_one_class(matrix), "samples_per_second": 10.0,
+        }  # fmt: skip
+
+    models = {"stuck": scores(0.667, [[0, 5], [0, 5]]), "rules": scores(0.6, [[3, 2], [2, 3]])}
+    table = _comparison_table(models)
+    assert "says printable for every sample" in table
+    assert "<tr class=best><td>rules</td>" in table  # the higher F1 is the stuck one's
+    metrics = {
+        **models["stuck"], "model": "stuck", "n": 10, "split": "test", "models": models,
+        "per_defect": {},
+    }  # fmt: skip
+    assert "Not learned:</b> stuck" in headline(metrics)
 
 
 def test_expected_calibration_error_on_known_cases():

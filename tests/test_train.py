@@ -48,6 +48,9 @@ def test_training_lowers_the_loss_and_writes_metrics(run):
     )
     (tn, fp), (fn, tp) = saved["test"]["confusion_matrix"]
     assert saved["test"]["accuracy"] == pytest.approx((tn + tp) / (tn + fp + fn + tp))
+    one_class = {(True, False): "not printable", (False, True): "printable"}
+    said = (tn + fn > 0, fp + tp > 0)  # which answers the model gave on the test split
+    assert saved["test"]["predicts_one_class"] == one_class.get(said)
     assert (out / "learning_curves.png").stat().st_size > 0
 
 

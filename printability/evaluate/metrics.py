@@ -31,6 +31,22 @@ def scores_from_confusion(matrix: np.ndarray) -> dict[str, float]:
     }
 
 
+def predicts_one_class(matrix) -> str | None:
+    """The one class a classifier gave every sample ("printable" or "not printable") when its
+    confusion matrix [[tn, fp], [fn, tp]] shows only one, else None.
+
+    Why: on balanced data a network stuck on "printable" still scores F1 0.667, as the 2021
+    study's ResNet did; this names that failure instead of leaving it to be read off a matrix."""
+    (tn, fp), (fn, tp) = np.asarray(matrix).tolist()
+    if tn + fn + fp + tp == 0:
+        return None
+    if tn + fn == 0:
+        return "printable"
+    if fp + tp == 0:
+        return "not printable"
+    return None
+
+
 def binary_metrics(labels: np.ndarray, probabilities: np.ndarray, threshold: float = 0.5) -> dict:
     """The headline figures of one classifier: accuracy, precision, recall, F1 (printable
     positive), ROC AUC, average precision, expected calibration error and the confusion matrix."""
@@ -48,6 +64,7 @@ def binary_metrics(labels: np.ndarray, probabilities: np.ndarray, threshold: flo
         ),
         "ece": expected_calibration_error(labels, probabilities),
         "confusion_matrix": matrix.tolist(),
+        "predicts_one_class": predicts_one_class(matrix),
         "n": int(len(labels)),
         "threshold": threshold,
     }

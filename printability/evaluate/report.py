@@ -83,6 +83,12 @@ def headline(metrics: dict[str, Any]) -> str:
             for n, m in others
         ]
         text += " Compared: " + "; ".join(compared) + "."
+    stuck = [n for n, m in metrics["models"].items() if m.get("predicts_one_class")]
+    if stuck:
+        text += (
+            f" <b>Not learned:</b> {', '.join(_e(n) for n in stuck)} "
+            f"({'gives' if len(stuck) == 1 else 'each give'} one answer for every sample)."
+        )
     per_defect = metrics["per_defect"]
     worst = max(per_defect.items(), key=lambda kv: kv[1]["errors"], default=None)
     if worst and worst[1]["errors"]:
@@ -98,14 +104,18 @@ def headline_text(metrics: dict[str, Any]) -> str:
 
 
 def _comparison_table(models: dict[str, dict]) -> str:
-    best = max(models, key=lambda n: models[n]["f1"])
+    # highlight the best F1 among models that learned: one stuck on "printable" scores 0.667
+    best = max(models, key=lambda n: (not models[n].get("predicts_one_class"), models[n]["f1"]))
     head = "".join(f"<th>{label}</th>" for _, label in SCORE_COLUMNS)
     rows = []
     for name, m in models.items():
         cells = "".join(f"<td>{_fmt(m.get(key))}</td>" for key, _ in SCORE_COLUMNS)
         (tn, fp), (fn, tp) = m["confusion_matrix"]
+        label = _e(name)
+        if m.get("predicts_one_class"):
+            label += f"<br><small>says {_e(m['predicts_one_class'])} for every sample</small>"
         rows.append(
-            f"<tr{' class=best' if name == best else ''}><td>{_e(name)}</td>{cells}"
+            f"<tr{' class=best' if name == best else ''}><td>{label}</td>{cells}"
             f"<td>{tn} / {fp} / {fn} / {tp}</td><td>{m['samples_per_second']:.0f}</td></tr>"
         )
     return (

@@ -27,7 +27,7 @@ from tqdm import tqdm
 from printability.config import TrainConfig
 from printability.data.store import read_info
 from printability.data.torch_dataset import VoxelTorchDataset
-from printability.evaluate.metrics import scores_from_confusion
+from printability.evaluate.metrics import predicts_one_class, scores_from_confusion
 from printability.models import count_parameters, create_model
 from printability.models.inference import native_bf16
 from printability.train import distributed
@@ -254,7 +254,7 @@ def _train(
             (out / "history.json").write_text(json.dumps(state["history"], indent=2) + "\n")
             _plot_history(state["history"], out / "learning_curves.png")
             tracker.log_metrics(
-                {f"test_{k}": v for k, v in test.items() if k != "confusion_matrix"}
+                {f"test_{k}": v for k, v in test.items() if isinstance(v, int | float)}
             )
             for name in ("metrics.json", "learning_curves.png", "best.pt"):
                 tracker.log_artifact(out / name)
@@ -263,6 +263,12 @@ def _train(
                 f"(best epoch {state['best_epoch']}); "
                 f"{metrics['samples_per_second']} samples/s; wrote {out / 'metrics.json'}"
             )
+            if test["predicts_one_class"]:
+                print(
+                    f"note: the model says {test['predicts_one_class']!r} for every test sample: "
+                    "it has not learned the defects (train longer, on more samples, or with "
+                    "another --lr)"
+                )
         # every rank arrives before any leaves the process group: a gloo peer that closes its
         # connections while the other still writes can abort that other process
         ctx.barrier()
@@ -328,7 +334,12 @@ def _evaluate(model, loader, loss_fn, bf16, memory_format, ctx) -> dict[str, Any
     matrix = np.array([[tn, fp], [fn, tp]], dtype=int)
     scores = scores_from_confusion(matrix)
     loss = float(loss_sum / max(int(matrix.sum()), 1))
-    return {"loss": loss, **scores, "confusion_matrix": matrix.tolist()}
+    return {
+        "loss": loss,
+        **scores,
+        "confusion_matrix": matrix.tolist(),
+        "predicts_one_class": predicts_one_class(matrix),
+    }
 
 
 def _checksum(model: nn.Module) -> float:
