@@ -132,6 +132,12 @@ def _parser() -> argparse.ArgumentParser:
     tr.add_argument("--workers", type=int, default=None, help="DataLoader workers per process")
     tr.add_argument("--seed", type=int, default=None)
     tr.add_argument("--max-train-samples", type=int, default=None)
+    tr.add_argument(
+        "--patience",
+        type=int,
+        default=None,
+        help="early stopping: epochs without a better validation F1 (default 5)",
+    )
     tr.add_argument("--no-augment", action="store_true", help="no cube rotations and flips")
     tr.add_argument("--resume", action="store_true", help="continue from RUN_DIR/last.pt")
     tr.add_argument("--no-mlflow", action="store_true", help="do not track the run in MLflow")
@@ -428,6 +434,7 @@ def train_config_from_args(args: argparse.Namespace) -> TrainConfig:
         "num_workers": args.workers,
         "seed": args.seed,
         "max_train_samples": args.max_train_samples,
+        "patience": args.patience,
     }
     values.update({k: v for k, v in overrides.items() if v is not None})
     if args.no_augment:

@@ -188,6 +188,8 @@ class TrainConfig:
             raise ValueError(f"precision must be auto, bf16 or fp32, got {self.precision!r}")
         if self.epochs < 1 or self.batch_size < 1 or self.lr <= 0:
             raise ValueError("epochs and batch_size must be >= 1 and lr > 0")
+        if self.patience < 1:
+            raise ValueError(f"patience must be >= 1 epoch, got {self.patience}")
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready dict."""

@@ -34,6 +34,19 @@ def test_train_config_round_trips_and_rejects_bad_values():
         TrainConfig(optimizer="rmsprop")
     with pytest.raises(ValueError, match="unknown training config keys"):
         TrainConfig.from_dict({"modle": "fastnet"})
+    with pytest.raises(ValueError, match="patience"):
+        TrainConfig(patience=0)
+
+
+def test_train_options_override_the_config_file(tmp_path):
+    from printability.cli import _parser, train_config_from_args
+
+    config = tmp_path / "c.json"
+    config.write_text(json.dumps({"patience": 2, "epochs": 7}))
+    args = _parser().parse_args(
+        ["train", "--data", "d", "--out", "o", "--config", str(config), "--patience", "30"]
+    )
+    assert (train_config_from_args(args).patience, train_config_from_args(args).epochs) == (30, 7)
 
 
 @pytest.mark.parametrize("bad", [dict(resolution=8), dict(resolution=300), dict(pitch_mm=0.0)])
