@@ -49,6 +49,24 @@ def samples_per_second(model: torch.nn.Module, x: torch.Tensor, repeats: int) ->
     return repeats * len(x) / (time.perf_counter() - start)
 
 
+def layer_times(model: torch.nn.Module, x: torch.Tensor, repeats: int) -> list[tuple[str, float]]:
+    """Milliseconds per batch of each top-level layer of model.features, then the head, in
+    inference mode with bf16 autocast: where the time goes."""
+    times = []
+    with torch.inference_mode(), torch.autocast("cpu", dtype=torch.bfloat16):
+        h = x
+        for i, layer in enumerate([*model.features, model.head]):
+            layer(h)  # warm-up
+            start = time.perf_counter()
+            for _ in range(repeats):
+                out = layer(h)
+            times.append(
+                (f"{i} {type(layer).__name__}", 1000 * (time.perf_counter() - start) / repeats)
+            )
+            h = out
+    return times
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--data", type=Path, default=Path("out/bench/d64_eval"))
@@ -88,6 +106,13 @@ def main() -> None:
     )
     for name, value in rows:
         print(f"| {name} | {value:.1f} | {value / baseline:.2f}x |")
+
+    times = layer_times(fuse_for_inference(model), x, args.repeats)
+    total = sum(ms for _, ms in times)
+    print(f"\nwhere the time goes (fused stem + folded BN, batch {args.batch_size}):")
+    for name, ms in times:
+        print(f"  {name:22s} {ms:7.1f} ms  {ms / total:5.1%}")
+    print(f"  {'sum':22s} {total:7.1f} ms  = {args.batch_size / total * 1000:.0f} samples/s")
 
 
 if __name__ == "__main__":
