@@ -31,7 +31,7 @@ def scores_from_confusion(matrix: np.ndarray) -> dict[str, float]:
     }
 
 
-def predicts_one_class(matrix) -> str | None:
+def predicts_one_class(matrix: np.ndarray | list[list[int]]) -> str | None:
     """The one class a classifier gave every sample ("printable" or "not printable") when its
     confusion matrix [[tn, fp], [fn, tp]] shows only one, else None.
 
