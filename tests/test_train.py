@@ -14,7 +14,7 @@ import torch
 
 from printability.config import TrainConfig
 from printability.train.checkpoint import load_checkpoint, model_from_checkpoint
-from printability.train.loop import train
+from printability.train.loop import _is_better, train
 
 QUICK = dict(
     epochs=3, batch_size=8, lr=3e-3, precision="fp32", num_workers=0, width=0.5, warmup_epochs=0.2
@@ -52,6 +52,16 @@ def test_training_lowers_the_loss_and_writes_metrics(run):
     said = (tn + fn > 0, fp + tp > 0)  # which answers the model gave on the test split
     assert saved["test"]["predicts_one_class"] == one_class.get(said)
     assert (out / "learning_curves.png").stat().st_size > 0
+
+
+def test_best_epoch_is_one_that_learned_before_a_higher_f1_stuck_on_one_class():
+    stuck = {"f1": 0.667, "predicts_one_class": "printable"}
+    learning = {"f1": 0.6, "predicts_one_class": None}
+    assert _is_better(stuck, best_learned=False, best_f1=-1.0)  # the first epoch is the best
+    assert _is_better(learning, best_learned=False, best_f1=0.667)
+    assert not _is_better(stuck, best_learned=True, best_f1=0.6)
+    assert _is_better({"f1": 0.7, "predicts_one_class": None}, best_learned=True, best_f1=0.6)
+    assert not _is_better({"f1": 0.6, "predicts_one_class": None}, best_learned=True, best_f1=0.6)
 
 
 def test_checkpoint_round_trip_with_weights_only(run, data):

@@ -129,6 +129,8 @@ def _train(
         torch.set_rng_state(saved["rng_state"])
     elif ctx.is_main:
         out.mkdir(parents=True, exist_ok=True)
+    # runs saved before best_learned existed kept their best by F1 alone
+    state.setdefault("best_learned", state["best_epoch"] > 0)
     ctx.broadcast_state(model, optimizer)
     ctx.barrier()
 
@@ -193,9 +195,15 @@ def _train(
             }
             state["history"].append(row)
             state["epoch"] = epoch + 1
-            improved = val["f1"] > state["best_f1"]
+            improved = _is_better(val, state["best_learned"], state["best_f1"])
             if improved:
-                state.update(best_f1=val["f1"], best_epoch=epoch + 1, stale=0, best_val=val)
+                state.update(
+                    best_f1=val["f1"],
+                    best_learned=val["predicts_one_class"] is None,
+                    best_epoch=epoch + 1,
+                    stale=0,
+                    best_val=val,
+                )
             else:
                 state["stale"] += 1
             if ctx.is_main:
@@ -340,6 +348,13 @@ def _evaluate(model, loader, loss_fn, bf16, memory_format, ctx) -> dict[str, Any
         "confusion_matrix": matrix.tolist(),
         "predicts_one_class": predicts_one_class(matrix),
     }
+
+
+def _is_better(val: dict[str, Any], best_learned: bool, best_f1: float) -> bool:
+    """Whether this epoch's validation beats the best so far: an epoch that gave both answers
+    beats one that said the same for every sample, whatever their F1 (all "printable" scores
+    0.667 on balanced data, more than a network that has started to learn may); then F1."""
+    return (val["predicts_one_class"] is None, val["f1"]) > (best_learned, best_f1)
 
 
 def _checksum(model: nn.Module) -> float:
