@@ -19,6 +19,7 @@ from printability.config import (
     TrainConfig,
     VoxelConfig,
 )
+from printability.data.inputs import INPUTS, get_input
 from printability.inspect.processes import PROCESSES, get_process, with_limits
 
 EXIT_OK, EXIT_USAGE = 0, 2
@@ -122,7 +123,19 @@ def _parser() -> argparse.ArgumentParser:
     tr.add_argument("--data", required=True, type=Path, help="dataset directory")
     tr.add_argument("--out", required=True, type=Path, help="run directory (checkpoints, metrics)")
     tr.add_argument("--config", type=Path, default=None, help="JSON file of TrainConfig fields")
-    tr.add_argument("--model", default=None, help="see `printability models` (default fastnet)")
+    tr.add_argument("--model", default=None, help="see `printability models` (default distnet)")
+    tr.add_argument(
+        "--input",
+        default=None,
+        choices=sorted(INPUTS),
+        help="what the network reads (default: the model's own; see `printability models`)",
+    )
+    tr.add_argument(
+        "--location-weight",
+        type=float,
+        default=None,
+        help="weight of the defect-location loss for models with that head (default 1; 0: off)",
+    )
     tr.add_argument("--epochs", type=int, default=None)
     tr.add_argument("--batch-size", type=int, default=None)
     tr.add_argument("--lr", type=float, default=None)
@@ -222,7 +235,7 @@ def _parser() -> argparse.ArgumentParser:
     tu.add_argument("--timeout", type=float, default=None, help="stop new trials after S seconds")
     tu.add_argument("--epochs", type=int, default=6, help="epochs per trial")
     tu.add_argument(
-        "--models", default="fastnet", help="comma-separated models to search (default fastnet)"
+        "--models", default="distnet", help="comma-separated models to search (default distnet)"
     )
     tu.add_argument("--max-train-samples", type=int, default=None)
     tu.add_argument(
@@ -425,6 +438,8 @@ def train_config_from_args(args: argparse.Namespace) -> TrainConfig:
     values = json.loads(args.config.read_text()) if args.config else {}
     overrides = {
         "model": args.model,
+        "input": args.input,
+        "location_weight": args.location_weight,
         "epochs": args.epochs,
         "batch_size": args.batch_size,
         "lr": args.lr,
@@ -562,11 +577,16 @@ def _cmd_samples(args: argparse.Namespace) -> int:
 def _cmd_models(args: argparse.Namespace) -> int:
     from printability.models import MODELS, count_parameters, create_model
 
-    print(f"{'model':<14}{'parameters':>12}{'2021 study':>12}  input            description")
+    print(f"{'model':<14}{'parameters':>12}{'2021 study':>12}  {'input':<18}description")
     for name, spec in MODELS.items():
-        count = count_parameters(create_model(name))
+        channels = get_input(spec.input).channels
+        count = count_parameters(create_model(name, in_channels=channels))
         seed = f"{spec.seed_parameters / 1e6:.2f}M" if spec.seed_parameters else "-"
-        print(f"{name:<14}{count:>12,}{seed:>12}  (B, 1, N, N, N)  {spec.description}")
+        print(f"{name:<14}{count:>12,}{seed:>12}  {spec.input:<18}{spec.description}")
+    print("inputs (train --input NAME), made from an N^3 voxel grid:")
+    for name, spec in INPUTS.items():
+        side = "N" if spec.downsample == 1 else f"N/{spec.downsample}"
+        print(f"  {name:<18}(B, {spec.channels}, {side}, {side}, {side})  {spec.description}")
     print("any cubic N (global pooling before the head); output: one logit per sample")
     return EXIT_OK
 

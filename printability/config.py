@@ -163,17 +163,19 @@ DIST_BACKENDS = ("auto", "torch", "horovod")
 class TrainConfig:
     """Everything a training run depends on besides the data; stored in every checkpoint."""
 
-    model: str = "fastnet"
+    model: str = "distnet"
+    input: str | None = None  # the network input (data/inputs.py); None: the model's own
     width: float = 1.0
     dropout: float | None = None  # None: the model's own default
-    epochs: int = 12
+    epochs: int = 25
     batch_size: int = 32
     lr: float = 2e-3
     optimizer: str = "adamw"
     momentum: float = 0.9  # SGD momentum (Adam's beta1)
     weight_decay: float = 0.05  # AdamW's decoupled decay; 1e-4 overfit more (README)
     warmup_epochs: float = 0.5  # linear warm-up, then cosine decay to 0
-    patience: int = 5  # early stopping: epochs without a better validation F1
+    location_weight: float = 1.0  # the defect-location loss, for models with that head
+    patience: int = 10  # early stopping: epochs without a better validation F1
     augment: bool = True  # the 48 rotations and flips of the cube
     precision: str = "auto"  # auto (bf16 where the hardware has it), bf16, fp32
     channels_last: bool = True
@@ -190,6 +192,8 @@ class TrainConfig:
             raise ValueError("epochs and batch_size must be >= 1 and lr > 0")
         if self.patience < 1:
             raise ValueError(f"patience must be >= 1 epoch, got {self.patience}")
+        if self.location_weight < 0:
+            raise ValueError(f"location_weight must be >= 0, got {self.location_weight}")
 
     def to_dict(self) -> dict[str, Any]:
         """A JSON-ready dict."""

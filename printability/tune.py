@@ -32,7 +32,7 @@ import sqlalchemy.exc
 from printability.config import TrainConfig
 from printability.data.store import read_info
 from printability.evaluate.metrics import predicts_one_class
-from printability.models import MODELS
+from printability.models import DEFAULT_MODEL, MODELS
 from printability.train.loop import train
 
 DEFAULT_STORAGE = "optuna.db"  # in the current folder, beside MLflow's mlflow.db
@@ -42,12 +42,12 @@ LR_RANGE = (1e-4, 1e-2)  # the 2021 study's range, log-uniform
 WEIGHT_DECAY_RANGE = (1e-5, 1e-1)
 DROPOUT_RANGE = (0.0, 0.5)
 WIDTH_RANGE = (0.5, 1.5)  # channel width multiplier, in steps of 0.25
-DEFAULT_DROPOUT = 0.3  # FastNet's own default: used for the first, enqueued trial
+DEFAULT_DROPOUT = 0.2  # DistNet's own default: used for the first, enqueued trial
 PARENT_RUN_ATTR = "mlflow_parent_run_id"
 
 
 def suggest_config(
-    trial: optuna.Trial, base: TrainConfig, models: Sequence[str] = ("fastnet",)
+    trial: optuna.Trial, base: TrainConfig, models: Sequence[str] = (DEFAULT_MODEL,)
 ) -> TrainConfig:
     """The trial's configuration: `base` with the searched fields drawn by the trial."""
     return replace(
@@ -160,7 +160,7 @@ def tune(
     study_name: str = "printability",
     epochs: int = 6,
     timeout: float | None = None,
-    models: Sequence[str] = ("fastnet",),
+    models: Sequence[str] = (DEFAULT_MODEL,),
     track: bool = True,
     seed: int | None = None,
     max_train_samples: int | None = None,

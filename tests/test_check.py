@@ -128,23 +128,25 @@ def test_report_shows_a_heatmap_for_each_unprintable_part(parts, tmp_path, capsy
 
 
 def test_the_shipped_onnx_model_is_the_shipped_checkpoint(parts):
-    """check judges with assets/fastnet64.onnx and explains with assets/fastnet64.pt: they must
+    """check judges with assets/distnet64.onnx and explains with assets/distnet64.pt: they must
     be the same network (re-export after replacing the .pt). Logits in fp32 on the example
     parts and on random grids, whose logits are far from saturated."""
     import torch
 
+    from printability.data.inputs import model_input
     from printability.inspect.check import DEFAULT_CHECKPOINT, DEFAULT_ONNX
     from printability.inspect.runtime import OnnxNetwork, TorchNetwork
 
     onnx, torch_net = OnnxNetwork(DEFAULT_ONNX), TorchNetwork(DEFAULT_CHECKPOINT)
     assert onnx.data == torch_net.data
+    assert onnx.input_name == torch_net.input_name == "distance_quarter"
     checker = Checker(DEFAULT_CHECKPOINT, explain=False)
     grids = [checker.voxel_grid(parts / n, checker.check_file(parts / n))[0]
              for n in ("plain.stl", "narrow_hole.stl")]  # fmt: skip
     rng = np.random.default_rng(0)
     grids += [rng.random(grids[0].shape) < f for f in (0.2, 0.5)]
-    x = np.stack(grids).astype(np.float32)[:, None]
-    (onnx_logits,) = onnx.session.run(["logit"], {onnx.input_name: x})
+    x = np.stack([model_input(g, onnx.input_name) for g in grids])
+    (onnx_logits,) = onnx.session.run(["logit"], {onnx.feed_name: x})
     with torch.no_grad():
         torch_logits = torch_net.model(torch.from_numpy(x)).numpy()
     assert np.allclose(onnx_logits, torch_logits, atol=1e-3)
@@ -177,8 +179,9 @@ def test_parts_are_checked_and_explained_without_importing_torch(parts):
 
 
 def test_the_onnx_grad_cam_is_torchs_and_locates_the_same_spot(parts):
-    """The shipped .onnx carries FastNet's Grad-CAM (gradcam.FastNetWithCam): check explains
+    """The shipped .onnx carries DistNet's Grad-CAM (gradcam.DistNetWithCam): check explains
     without torch, and the map and the location match torch's Grad-CAM on the .pt."""
+    from printability.data.inputs import model_input
     from printability.inspect.check import DEFAULT_CHECKPOINT, DEFAULT_ONNX
     from printability.inspect.gradcam import grad_cam
     from printability.inspect.heat import heat_from_cam
@@ -187,8 +190,10 @@ def test_the_onnx_grad_cam_is_torchs_and_locates_the_same_spot(parts):
     checker = Checker(DEFAULT_CHECKPOINT)
     assert isinstance(Checker().network, OnnxNetwork) and Checker().network.has_cam
     solid = checker.voxel_grid(parts / "thin_wall.stl", checker.check_file(parts / "plain.stl"))[0]
-    _, cams = OnnxNetwork(DEFAULT_ONNX).run([solid])
-    assert np.allclose(heat_from_cam(cams[0], 64), grad_cam(checker.explainer, solid), atol=1e-4)
+    onnx = OnnxNetwork(DEFAULT_ONNX)
+    _, cams = onnx.run([model_input(solid, onnx.input_name)])
+    expected = grad_cam(checker.explainer, solid, input_name=onnx.input_name)
+    assert np.allclose(heat_from_cam(cams[0], 64), expected, atol=1e-4)
     for name in ("narrow_hole.stl", "thin_wall.stl"):
         from_onnx = Checker().check_file(parts / name).suspect_mm
         from_torch = checker.check_file(parts / name).suspect_mm

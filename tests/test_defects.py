@@ -125,3 +125,33 @@ def test_radius_factor_widens_the_printable_radii(seed_thresholds, target):
     assert all(r_p <= r <= 1.25 * r_p for r in radii[1.25])
     assert all(r_p <= r <= 3.0 * r_p for r in radii[3.0])
     assert max(radii[3.0]) > 1.5 * r_p  # beyond what the default factor can give
+
+
+def test_a_thin_spot_is_rejected_and_a_thin_patch_is_a_thin_wall(seed_thresholds):
+    spot = WallMeasurement(1.5, False, 20.0, np.zeros(3), thin_extent_vox=1.5)
+    patch = WallMeasurement(1.5, False, 20.0, np.zeros(3), thin_extent_vox=4.0)
+    assert classify_hole(6.0, spot, seed_thresholds) == (None, "thin spot")
+    assert classify_hole(6.0, patch, seed_thresholds) == ("thin_wall", "")
+    # a printable wall has no thin rays at all: its patch extent does not matter
+    wide = WallMeasurement(5.0, False, 20.0, np.zeros(3), thin_extent_vox=0.0)
+    assert classify_hole(6.0, wide, seed_thresholds) == ("printable_hole", "")
+
+
+@pytest.mark.parametrize("target", ["small_hole", "thin_wall", "printable_hole"])
+def test_defect_mask_marks_what_makes_the_sample_unprintable(seed_thresholds, target):
+    from printability.data.defects import defect_mask
+
+    solid = box_grid()
+    sample = make_defect(solid, target, seed_thresholds, np.random.default_rng(2))
+    mask = defect_mask(sample, solid)
+    hole = hole_mask(solid.shape, sample.holes[0])
+    if target == "printable_hole":
+        assert not mask.any()
+    elif target == "small_hole":  # the material the hole removed
+        assert np.array_equal(mask, solid & hole)
+    else:  # the thin wall: material left by the hole, within b_np + 1 of it
+        assert mask.any() and not (mask & ~sample.voxels).any()
+        from scipy import ndimage
+
+        near_hole = ndimage.distance_transform_edt(~hole) <= seed_thresholds.b_np + 1
+        assert near_hole[mask].all()

@@ -244,7 +244,7 @@ def test_checkpoint_names_and_prediction_columns_are_unique(checkpoint, tmp_path
     taken: set[str] = set()
     first = checkpoint_name(Path("best.pt"), taken)
     second = checkpoint_name(checkpoint, taken)
-    assert first == f"fastnet ({checkpoint.parent.name})" and second == first + " #2"
+    assert first == f"distnet ({checkpoint.parent.name})" and second == first + " #2"
     records = [{"sample_id": "s0", "label": 1}]
     results = [Predictions(name, records, np.array([0.7])) for name in ("a b", "a_b")]
     write_predictions(results, tmp_path / "p.csv")

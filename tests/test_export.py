@@ -5,16 +5,18 @@ from __future__ import annotations
 import numpy as np
 import pytest
 import torch
+from scipy import ndimage
 
 from printability.cli import main
 from printability.config import TrainConfig
-from printability.models import create_model
+from printability.data.inputs import get_input, model_input
+from printability.models import MODELS, create_model
 from printability.train.checkpoint import save_checkpoint
 
 ort = pytest.importorskip("onnxruntime")
 onnx = pytest.importorskip("onnx")
 
-from printability.inspect.export import export_onnx, onnx_metadata  # noqa: E402
+from printability.inspect.export import export_onnx, feed_name, onnx_metadata  # noqa: E402
 from printability.inspect.gradcam import grad_cam  # noqa: E402
 from printability.inspect.heat import heat_from_cam  # noqa: E402
 
@@ -35,28 +37,34 @@ def _checkpoint(path, name: str, width: float):
     return model.eval()
 
 
-@pytest.mark.parametrize(("name", "width"), [("fastnet", 0.5), ("resnet_small", 1.0)])
+@pytest.mark.parametrize(
+    ("name", "width"), [("distnet", 0.5), ("fastnet", 0.5), ("resnet_small", 1.0)]
+)
 def test_onnxruntime_matches_torch(tmp_path, name, width):
     model = _checkpoint(tmp_path / "model.pt", name, width)
     out = export_onnx(tmp_path / "model.pt", tmp_path / "model.onnx")
     session = ort.InferenceSession(str(out), providers=["CPUExecutionProvider"])
     (inp,), (outp, *more) = session.get_inputs(), session.get_outputs()
-    assert (inp.name, outp.name) == ("voxels", "logit")
-    assert [o.name for o in more] == (["cam"] if name == "fastnet" else [])  # FastNetWithCam
-    assert inp.shape[1:] == [1, RESOLUTION, RESOLUTION, RESOLUTION]
+    input_name = MODELS[name].input
+    assert (inp.name, outp.name) == (feed_name(input_name), "logit")
+    # FastNetWithCam, DistNetWithCam
+    assert [o.name for o in more] == (["cam"] if name in ("distnet", "fastnet") else [])
+    assert inp.shape[1:] == list(get_input(input_name).shape(RESOLUTION))
     assert isinstance(inp.shape[0], str) and isinstance(outp.shape[0], str)  # dynamic batch
     rng = np.random.default_rng(1)
     for batch in (1, 3):
-        x = (rng.random((batch, 1, *[RESOLUTION] * 3)) < 0.4).astype(np.float32)
+        grids = ndimage.binary_opening(rng.random((batch, *[RESOLUTION] * 3)) < 0.6)
+        x = np.stack([model_input(g, input_name) for g in grids])
         with torch.no_grad():
             expected = model(torch.from_numpy(x)).numpy()
-        (got,) = session.run(["logit"], {"voxels": x})
+        (got,) = session.run(["logit"], {inp.name: x})
         assert got.shape == (batch,)
         np.testing.assert_allclose(got, expected, rtol=0, atol=1e-4)
         if more:  # the Grad-CAM it carries is torch's
-            (cams,) = session.run(["cam"], {"voxels": x})
+            (cams,) = session.run(["cam"], {inp.name: x})
             heat = [heat_from_cam(cam, RESOLUTION) for cam in cams]
-            expected_heat = grad_cam(model, x[:, 0], "features.5")
+            layer = "features.5" if name == "fastnet" else model.features[-1]
+            expected_heat = grad_cam(model, grids, layer, input_name=input_name)
             np.testing.assert_allclose(np.stack(heat), expected_heat, rtol=0, atol=1e-4)
     ops = {node.op_type for node in onnx.load(str(out)).graph.node}
     assert "BatchNormalization" not in ops or name == "fastnet"  # folded (FastNet: after a max)
@@ -72,7 +80,8 @@ def test_metadata_holds_preprocessing(tmp_path):
     assert meta["resolution"] == RESOLUTION
     assert meta["data"] == {"resolution": RESOLUTION, "pitch_mm": None, "preset": "seed2021"}
     assert meta["train_config"]["width"] == 0.5
-    assert meta["model_kwargs"] == {"width": 0.5}
+    assert meta["model_kwargs"] == {"width": 0.5, "in_channels": 1}
+    assert meta["model_input"] == "occupancy"
 
 
 def test_cli_bad_checkpoint_is_one_line_and_exit_2(tmp_path, capsys):

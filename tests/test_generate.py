@@ -232,3 +232,46 @@ def test_resume_accepts_a_dataset_made_before_an_option_existed(tmp_path, tiny_d
     with pytest.raises(ValueError, match="other options"):
         generate(GenerateConfig(**{**TINY, "radius_factor": 2.0}), old, workers=1,
                  progress=False, resume=True)  # fmt: skip
+
+
+def test_stored_inputs_masks_and_thin_patches(tiny_dataset):
+    """Every sample carries its network input (the default model's, as encode_input makes it
+    from the voxels), its defect mask (the hole's material for a small hole, the thin wall's
+    for a thin wall, none for printable samples), and thin walls a patch of thin rays."""
+    from printability.config import get_preset
+    from printability.data.defects import thin_patch_min
+    from printability.data.inputs import DEFAULT_INPUT, encode_input
+
+    ds = open_dataset(tiny_dataset)
+    assert ds.stored_inputs == (DEFAULT_INPUT,)
+    th = get_preset("seed2021").at_resolution(32)
+    for i, record in enumerate(ds.records):
+        voxels, _ = ds[i]
+        np.testing.assert_array_equal(ds.input_codes(i, DEFAULT_INPUT),
+                                      encode_input(voxels, DEFAULT_INPUT))  # fmt: skip
+        mask = ds.defect_mask(i)
+        assert not (mask & ~voxels).any() or record["defect"] == "small_hole"
+        assert mask.any() == (record["label"] == 0), record["sample_id"]
+        if record["defect"] == "thin_wall":
+            assert record["thin_extent_vox"] >= thin_patch_min(th)
+        assert sorted(map(tuple, ds.defect_voxels(i))) == sorted(map(tuple, np.argwhere(mask)))
+
+
+def test_rejections_of_parts_that_succeed_are_counted(tiny_dataset):
+    import json
+
+    summary = json.loads((tiny_dataset / "summary.json").read_text())
+    assert summary["dropped_parts"] == {}  # every part gave its four samples
+    assert sum(summary["rejected_placements"].values()) > 0  # after some rejected tries
+
+
+def test_an_older_dataset_format_is_refused(tiny_dataset, tmp_path):
+    import json
+    import shutil
+
+    old = shutil.copytree(tiny_dataset, tmp_path / "old")
+    info = json.loads((old / "dataset.json").read_text())
+    info["format_version"] = 2
+    (old / "dataset.json").write_text(json.dumps(info))
+    with pytest.raises(ValueError, match="format 2.*generate it again"):
+        open_dataset(old)

@@ -64,14 +64,14 @@ def hooks_left(model: nn.Module) -> int:
 def test_shape_range_and_no_hooks_left(name):
     torch.manual_seed(0)
     model = create_model(name, width=0.25).train()
-    heat = grad_cam(model, box_with_tunnel())
+    heat = grad_cam(model, box_with_tunnel(), input_name=MODELS[name].input)
     assert heat.shape == (N, N, N) and heat.dtype == np.float32
     assert np.isfinite(heat).all() and heat.min() >= 0 and heat.max() <= 1
     assert heat.max() in (0.0, 1.0)  # normalised by its maximum (all zeros: no evidence)
     assert hooks_left(model) == 0
     assert model.training  # mode restored
     assert all(p.grad is None for p in model.parameters())  # weights' .grad untouched
-    layer = default_layer(model, N)
+    layer = default_layer(model, N, MODELS[name].input)
     assert any(isinstance(m, nn.Conv3d) for m in layer.modules())
 
 

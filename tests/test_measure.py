@@ -102,3 +102,30 @@ def test_rim_exclusion_keeps_the_middle_of_each_stretch():
     kept = _away_from_rims(column, rim_steps=2)[:, 0]
     # stretch 1..7 keeps 3..5; stretch 9..10 (too short) keeps its middle; 12..14 keeps 13
     assert np.flatnonzero(kept).tolist() == [3, 4, 5, 9, 10, 13]
+
+
+def test_thin_patch_extent_along_and_around():
+    from printability.geometry.measure import N_ANGLES, T_STEP, thin_patch_extent
+
+    rays = np.zeros((40, N_ANGLES), bool)
+    assert thin_patch_extent(rays, 6.0) == 0.0
+    arc = 2 * np.pi * 6.0 / N_ANGLES
+    rays[10, 5] = True  # one ray: a spot
+    assert thin_patch_extent(rays, 6.0) == pytest.approx(arc)
+    rays[10:22, 5] = True  # a strip along the hole, 12 cross-sections
+    assert thin_patch_extent(rays, 6.0) == pytest.approx(12 * T_STEP)
+    around = np.zeros((40, N_ANGLES), bool)
+    around[3, [0, 1, 2, N_ANGLES - 2, N_ANGLES - 1]] = True  # across the seam at angle 0
+    assert thin_patch_extent(around, 6.0) == pytest.approx(5 * arc)
+
+
+@pytest.mark.parametrize("x, thin", [(19.0, True), (24.0, False)])
+def test_a_hole_along_a_face_is_thin_all_along(x, thin):
+    # a hole along z, 1 voxel from the x = 12 face over the box's 20 voxels of height: the thin
+    # patch runs its whole length between the rims
+    m = measure_wall(box_grid(), z_hole(x), rim=4, cap=10, thin=2.0)
+    if thin:
+        assert m.thin_extent_vox >= 8
+        assert len(m.thin_voxels) and (m.thin_voxels[:, 0] <= 13).all()  # the wall, x 12..13
+    else:
+        assert m.thin_extent_vox == 0.0 and len(m.thin_voxels) == 0

@@ -5,7 +5,13 @@ from __future__ import annotations
 import pytest
 import torch
 
+from printability.data.inputs import get_input
 from printability.models import MODELS, count_parameters, create_model
+
+
+def inputs_for(name: str, batch: int, resolution: int) -> torch.Tensor:
+    """A random batch of what model `name` reads from `resolution`^3 grids."""
+    return torch.rand(batch, *get_input(MODELS[name].input).shape(resolution)).round()
 
 
 @pytest.mark.parametrize("name", list(MODELS))
@@ -15,7 +21,7 @@ def test_forward_gives_one_logit_per_sample(name, resolution):
     model = create_model(name).eval()
     batch = 2 if resolution == 32 else 1
     with torch.no_grad():
-        out = model(torch.rand(batch, 1, resolution, resolution, resolution).round())
+        out = model(inputs_for(name, batch, resolution))
     assert out.shape == (batch,)
     assert torch.isfinite(out).all()
 
@@ -123,7 +129,7 @@ def test_fusing_batch_norm_keeps_the_outputs(name):
         return sum(isinstance(m, torch.nn.BatchNorm3d) for m in net.modules())
 
     assert norms(fused) < norms(model)  # something was folded
-    x = (torch.rand(2, 1, 32, 32, 32) > 0.5).float()
+    x = inputs_for(name, 2, 32)
     with torch.no_grad():
         torch.testing.assert_close(fused(x), model(x), rtol=1e-4, atol=1e-4)
     assert norms(model) == norms(create_model(name))  # the input model is left unchanged

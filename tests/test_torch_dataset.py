@@ -40,3 +40,39 @@ def test_split_items_and_augmentation(tmp_path):
     assert torch.equal(again[3][0], turned[3])
     again.set_epoch(1)
     assert any(not torch.equal(again[i][0], turned[i]) for i in range(len(again)))
+
+
+def test_new_epochs_reach_persistent_workers(tmp_path):
+    """DataLoader workers that live across epochs must still draw each epoch's symmetries."""
+    from torch.utils.data import DataLoader
+
+    out = tmp_path / "ds"
+    generate(GenerateConfig(count=8, seed=4, voxel=VoxelConfig(resolution=32)), out, progress=False)
+    data = VoxelTorchDataset(out, augment=True, seed=0)
+    loader = DataLoader(data, batch_size=len(data), num_workers=1, persistent_workers=True)
+    batches = []
+    for epoch in range(3):
+        data.set_epoch(epoch)
+        batches.append(next(iter(loader))[0])
+    assert not torch.equal(batches[0], batches[1]) and not torch.equal(batches[1], batches[2])
+    data.set_epoch(1)
+    assert torch.equal(next(iter(loader))[0], batches[1])
+
+
+def test_distance_input_and_defect_cells_turn_together(tmp_path):
+    out = tmp_path / "ds"
+    generate(
+        GenerateConfig(count=16, seed=2, voxel=VoxelConfig(resolution=32)), out, progress=False
+    )
+    plain = VoxelTorchDataset(out, input_name="distance_quarter", mask_size=4)
+    turned = VoxelTorchDataset(out, input_name="distance_quarter", mask_size=4, augment=True)
+    records = plain.data.records
+    defect = next(i for i, r in enumerate(records) if r["defect"] == "small_hole")
+    x, y, cells = plain[defect]
+    assert x.shape == (21, 8, 8, 8) and y.item() == 0.0
+    assert cells.shape == (4, 4, 4) and cells.sum() > 0  # the hole's cells
+    printable = next(i for i, r in enumerate(records) if r["defect"] == "printable_hole")
+    assert plain[printable][2].sum() == 0  # a printable hole is no defect
+    k = int(np.random.default_rng([turned.seed, 0, defect]).integers(48))
+    _, _, turned_cells = turned[defect]
+    assert torch.equal(turned_cells, torch.from_numpy(cube_symmetry(cells.numpy(), k).copy()))

@@ -9,10 +9,12 @@ import subprocess
 import sys
 from pathlib import Path
 
+import numpy as np
 import pytest
 import torch
 
 from printability.config import TrainConfig
+from printability.data.inputs import model_input
 from printability.train.checkpoint import load_checkpoint, model_from_checkpoint
 from printability.train.loop import _is_better, train
 
@@ -67,12 +69,14 @@ def test_best_epoch_is_one_that_learned_before_a_higher_f1_stuck_on_one_class():
 def test_checkpoint_round_trip_with_weights_only(run, data):
     out, _ = run
     payload = torch.load(out / "best.pt", weights_only=True)  # must not need pickle
-    assert payload["model"] == "fastnet" and payload["train_config"]["width"] == 0.5
+    assert payload["model"] == "distnet" and payload["train_config"]["width"] == 0.5
+    assert payload["train_config"]["input"] == "distance_quarter"
     assert payload["data"]["resolution"] == 40
     assert payload["data"]["generate_config"]["voxel"]["resolution"] == 40
     model = model_from_checkpoint(load_checkpoint(out / "best.pt"))
-    x = torch.zeros(2, 1, 40, 40, 40)
-    x[:, :, 10:30, 10:30, 10:30] = 1
+    grid = np.zeros((40, 40, 40), bool)
+    grid[10:30, 10:30, 10:30] = True
+    x = torch.from_numpy(np.stack([model_input(grid, "distance_quarter")] * 2))
     with torch.no_grad():
         assert model(x).shape == (2,)
 

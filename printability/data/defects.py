@@ -29,13 +29,15 @@ N_PROBE_ANGLES = 16
 
 @dataclass
 class DefectSample:
-    """A carved sample: its voxels, class, and the holes with their measurements."""
+    """A carved sample: its voxels, class, the holes with their measurements, and why the
+    placements tried before it were rejected."""
 
     voxels: np.ndarray
     defect: str
     holes: list[Hole] = field(default_factory=list)
     measurements: list[WallMeasurement] = field(default_factory=list)
     hole_classes: list[str] = field(default_factory=list)
+    rejects: Counter = field(default_factory=Counter)
 
 
 class DefectFailed(Exception):
@@ -57,6 +59,12 @@ def wall_cap(th: Preset) -> float:
     return 2 * th.b_p + 2
 
 
+def thin_patch_min(th: Preset) -> float:
+    """A thin wall must be thin over a patch at least this long, along the hole or around it
+    (voxels): a wall thin only at a spot of a voxel or two is not decidable from the grid."""
+    return th.b_p
+
+
 def classify_hole(radius: float, m: WallMeasurement, th: Preset) -> tuple[str | None, str]:
     """The defect class of one measured hole, or None and the reason it is rejected."""
     if m.misses:
@@ -70,8 +78,27 @@ def classify_hole(radius: float, m: WallMeasurement, th: Preset) -> tuple[str | 
     if m.wall_vox >= th.b_p:
         return "printable_hole", ""
     if m.wall_vox <= th.b_np:
+        if m.thin_extent_vox < thin_patch_min(th):
+            return None, "thin spot"
         return "thin_wall", ""
     return None, "wall between thresholds"
+
+
+def defect_mask(sample: DefectSample, solid: np.ndarray) -> np.ndarray:
+    """The voxels that make `sample` (carved from `solid`) not printable: the material a small
+    hole removed, or the material of a thin wall (the voxels its thin rays cross); none for a
+    printable sample. Training can supervise where the defect is with it, not only whether."""
+    mask = np.zeros(solid.shape, bool)
+    if sample.defect not in ("small_hole", "thin_wall"):
+        return mask
+    # the first hole is the wanted defect (make_defect); later ones are printable holes
+    hole, m = sample.holes[0], sample.measurements[0]
+    if sample.defect == "small_hole":
+        return hole_mask(solid.shape, hole) & solid
+    voxels = m.thin_voxels if m.thin_voxels is not None else np.zeros((0, 3), np.int64)
+    voxels = voxels[((voxels >= 0) & (voxels < solid.shape)).all(axis=1)]
+    mask[tuple(voxels.T)] = True
+    return mask & sample.voxels
 
 
 def sample_class(hole_classes: list[str]) -> str:
@@ -112,6 +139,7 @@ def make_defect(
             wrong = next(c for c, k in zip(sample.hole_classes, kinds, strict=True) if c != k)
             reasons[f"measured {wrong}"] += 1
         else:
+            sample.rejects = reasons
             return sample
     raise DefectFailed(target, reasons)
 
@@ -206,7 +234,7 @@ def _carve_and_label(
         for j, mask in enumerate(masks):
             if j != i:
                 others &= ~mask
-        m = measure_wall(others, hole, rim_margin(hole.radius, th), wall_cap(th))
+        m = measure_wall(others, hole, rim_margin(hole.radius, th), wall_cap(th), th.b_np)
         kind, reason = classify_hole(hole.radius, m, th)
         if kind is None:
             return None, reason

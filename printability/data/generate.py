@@ -25,7 +25,8 @@ from tqdm import tqdm
 
 from printability.config import DEFECT_CLASSES, PRINTABLE_CLASSES, GenerateConfig
 from printability.data import store
-from printability.data.defects import DefectFailed, DefectSample, make_defect
+from printability.data.defects import DefectFailed, DefectSample, defect_mask, make_defect
+from printability.data.inputs import DEFAULT_INPUT, check_grid, encode_input
 from printability.errors import MeshError
 from printability.geometry.measure import base_part_problems
 from printability.geometry.mesh_io import find_meshes, load_and_repair
@@ -42,6 +43,8 @@ class PartOutcome:
 
     index: int
     packed: list[np.ndarray] = field(default_factory=list)
+    masks: list[np.ndarray] = field(default_factory=list)
+    inputs: dict[str, list[np.ndarray]] = field(default_factory=dict)
     rows: list[dict] = field(default_factory=list)
     rejects: Counter = field(default_factory=Counter)
     dropped: str | None = None
@@ -66,6 +69,16 @@ def plan(config: GenerateConfig, n_files: int = 0) -> tuple[int, int]:
     if n_files:
         n_parts = min(n_parts, n_files)
     return n_parts, math.ceil(n_parts / config.parts_per_shard)
+
+
+def stored_inputs(config: GenerateConfig) -> tuple[str, ...]:
+    """The network inputs a dataset stores beside its voxels: the default model's, when the grid
+    divides into its blocks (others are computed from the voxels when a model asks for them)."""
+    try:
+        check_grid(DEFAULT_INPUT, (config.voxel.resolution,) * 3)
+    except ValueError:
+        return ()
+    return (DEFAULT_INPUT,)
 
 
 def split_for(group: str, seed: int, fractions: tuple[float, float, float]) -> str:
@@ -182,7 +195,11 @@ def make_part_samples(
         outcome.dropped = None
         split = split_for(base.group, config.seed, config.split_fractions)
         for sample in samples:
+            outcome.rejects.update(sample.rejects)
             outcome.packed.append(store.pack_voxels(sample.voxels))
+            outcome.masks.append(store.pack_voxels(defect_mask(sample, base.solid)))
+            for name in stored_inputs(config):
+                outcome.inputs.setdefault(name, []).append(encode_input(sample.voxels, name))
             outcome.rows.append(_record(sample, base, index, split, config))
         return outcome
     return outcome
@@ -213,6 +230,8 @@ def _record(
         hole, m = sample.holes[0], sample.measurements[0]
         row["hole_radius_vox"] = hole.radius
         row["wall_vox"] = m.wall_vox
+        if np.isfinite(m.thin_extent_vox):
+            row["thin_extent_vox"] = m.thin_extent_vox
         if len(sample.holes) == 1:
             for a, c, d in zip("xyz", m.midpoint, hole.axis, strict=True):
                 row[f"hole_center_{a}"] = float(c)
@@ -258,6 +277,7 @@ def generate(
         "config": config.to_dict(),
         "resolution": config.voxel.resolution,
         "thresholds": config.thresholds.__dict__,
+        "inputs": list(stored_inputs(config)),
         "n_parts": n_parts,
         "n_shards": n_shards,
     }
@@ -361,7 +381,15 @@ def _run(
             if len(per_shard[k]) == expected[k]:
                 parts = sorted(per_shard.pop(k), key=lambda o: o.index)
                 store.write_shard(
-                    out, k, [p for o in parts for p in o.packed], [r for o in parts for r in o.rows]
+                    out,
+                    k,
+                    [p for o in parts for p in o.packed],
+                    [r for o in parts for r in o.rows],
+                    masks=[m for o in parts for m in o.masks],
+                    inputs={
+                        name: [c for o in parts for c in o.inputs.get(name, [])]
+                        for name in stored_inputs(config)
+                    },
                 )
     bar.close()
     seconds = time.perf_counter() - start

@@ -1,8 +1,11 @@
 """The dataset store (the 2021 "data lake"): shards of bit-packed voxels plus a manifest.
 
 Layout of a dataset directory:
-    dataset.json            the generation config, grid size and shard count
-    shards/shard-00012.npz  voxels of one block of base parts: np.packbits, zlib per sample
+    dataset.json            the generation config, grid size, shard count and stored inputs
+    shards/shard-00012.npz  one block of base parts, zlib per sample: the voxels (np.packbits),
+                            each sample's defect mask (packbits: the voxels that make it not
+                            printable, empty for printable samples) and the network inputs
+                            named in dataset.json (data/inputs.py: encode_input, uint8)
     shards/shard-00012.csv  those samples' manifest rows; written last, so it marks the shard done
     manifest.csv            all rows in shard order (written when every shard is present)
     summary.json            counts per class and split, rejects, timing
@@ -24,18 +27,21 @@ from typing import Any
 
 import numpy as np
 
+from printability.data.inputs import encode_input, get_input
+
 MANIFEST_COLUMNS: tuple[str, ...] = (
     "sample_id", "group", "split", "label", "defect", "hole_radius_vox", "wall_vox",
     "resolution", "source", "pitch_mm", "seed", "part_index", "n_holes",
     "hole_center_x", "hole_center_y", "hole_center_z", "hole_axis_x", "hole_axis_y",
-    "hole_axis_z", "part_kind", "part_params", "shard",
+    "hole_axis_z", "part_kind", "part_params", "shard", "thin_extent_vox",
 )  # fmt: skip
 INT_COLUMNS = frozenset({"label", "resolution", "seed", "part_index", "n_holes", "shard"})
 FLOAT_COLUMNS = frozenset(
-    {"hole_radius_vox", "wall_vox", "pitch_mm"}
+    {"hole_radius_vox", "wall_vox", "pitch_mm", "thin_extent_vox"}
     | {f"hole_{k}_{a}" for k in ("center", "axis") for a in "xyz"}
 )
-FORMAT_VERSION = 2
+FORMAT_VERSION = 3  # 3: thin-spot labels, defect masks, stored inputs
+CODES_CACHE_BYTES = 2**30  # decompressed network inputs kept in memory per dataset (1 GiB)
 
 
 def shard_name(index: int) -> str:
@@ -69,20 +75,38 @@ def unpack_voxels(packed: np.ndarray, resolution: int) -> np.ndarray:
     return np.unpackbits(packed, count=n).astype(bool).reshape((resolution,) * 3)
 
 
-def write_shard(root: Path, index: int, packed: list[np.ndarray], rows: list[dict]) -> None:
-    """Write one shard's voxels then its manifest rows (the rows file marks completion).
+def write_shard(
+    root: Path,
+    index: int,
+    packed: list[np.ndarray],
+    rows: list[dict],
+    masks: list[np.ndarray] | None = None,
+    inputs: dict[str, list[np.ndarray]] | None = None,
+) -> None:
+    """Write one shard's voxels, defect masks (both `pack_voxels`) and encoded network inputs,
+    then its manifest rows (the rows file marks completion).
 
-    Each sample is compressed on its own (zlib over its packed bits), so reading one sample
-    decompresses 2 kB, not the whole shard: random access for training stays cheap."""
+    Each sample is compressed on its own, so reading one sample decompresses a few kB, not the
+    whole shard: random access for training stays cheap."""
     shard_dir = root / "shards"
     shard_dir.mkdir(parents=True, exist_ok=True)
-    blobs = [zlib.compress(p.tobytes(), 6) for p in packed]
-    offsets = np.concatenate([[0], np.cumsum([len(b) for b in blobs])]).astype(np.int64)
-    ids = np.array([r["sample_id"] for r in rows], dtype=str)
+    arrays = {"sample_id": np.array([r["sample_id"] for r in rows], dtype=str)}
+    arrays["blob"], arrays["offsets"] = _compress_each(packed)
+    if masks is not None:
+        arrays["mask_blob"], arrays["mask_offsets"] = _compress_each(masks)
+    for name, codes in (inputs or {}).items():
+        arrays[f"input_{name}_blob"], arrays[f"input_{name}_offsets"] = _compress_each(codes)
     buffer = io.BytesIO()
-    np.savez(buffer, blob=np.frombuffer(b"".join(blobs), np.uint8), offsets=offsets, sample_id=ids)
+    np.savez(buffer, **arrays)
     atomic_write_bytes(shard_dir / f"{shard_name(index)}.npz", buffer.getvalue())
     atomic_write_bytes(shard_dir / f"{shard_name(index)}.csv", _rows_to_csv(rows))
+
+
+def _compress_each(arrays: list[np.ndarray]) -> tuple[np.ndarray, np.ndarray]:
+    """Each array's bytes zlib-compressed on its own: one blob and the offsets into it."""
+    blobs = [zlib.compress(np.ascontiguousarray(a).tobytes(), 6) for a in arrays]
+    offsets = np.concatenate([[0], np.cumsum([len(b) for b in blobs])]).astype(np.int64)
+    return np.frombuffer(b"".join(blobs), np.uint8), offsets
 
 
 def completed_shards(root: Path) -> list[int]:
@@ -156,7 +180,8 @@ def merge(out: Path, inputs: Iterable[Path]) -> int:
 
 
 class VoxelDataset:
-    """Random access to a dataset: len(ds) and ds[i] -> (bool voxels (N, N, N), manifest row)."""
+    """Random access to a dataset: len(ds) and ds[i] -> (bool voxels (N, N, N), manifest row);
+    `defect_mask(i)` and `input_codes(i, name)` read the other stored arrays."""
 
     def __init__(self, root: str | Path) -> None:
         self.root = Path(root)
@@ -167,6 +192,7 @@ class VoxelDataset:
                 f"reads format {FORMAT_VERSION}; generate it again"
             )
         self.resolution = int(self.info["resolution"])
+        self.stored_inputs: tuple[str, ...] = tuple(self.info.get("inputs", ()))
         manifest = self.root / "manifest.csv"
         if manifest.exists():
             with open(manifest, newline="") as f:
@@ -177,23 +203,65 @@ class VoxelDataset:
             ]
         # rows are in shard order, as in the shard files: a sample's row there is its rank here
         self._row_in_shard = _positions_within_shards([r["shard"] for r in self.records])
-        self._cache: dict[int, tuple[bytes, np.ndarray]] = {}
+        self._cache: dict[int, dict[str, np.ndarray | bytes]] = {}
+        self._codes: dict[tuple[int, str], np.ndarray] = {}
+        self._codes_bytes = 0
 
     def __len__(self) -> int:
         return len(self.records)
 
     def __getitem__(self, index: int) -> tuple[np.ndarray, dict]:
-        record = self.records[index]
-        blob, offsets = self._shard(record["shard"])
-        row = self._row_in_shard[index]
-        packed = np.frombuffer(zlib.decompress(blob[offsets[row] : offsets[row + 1]]), np.uint8)
-        return unpack_voxels(packed, self.resolution), dict(record)
+        packed = np.frombuffer(self._sample_bytes(index, ""), np.uint8)
+        return unpack_voxels(packed, self.resolution), dict(self.records[index])
 
-    def _shard(self, index: int) -> tuple[bytes, np.ndarray]:
-        """A shard's compressed samples, kept in memory (the dataset's size on disk)."""
+    def defect_mask(self, index: int) -> np.ndarray:
+        """The voxels that make sample `index` not printable (bool (N, N, N); none when it is
+        printable): a small hole's carved voxels, or the material of a thin wall."""
+        packed = np.frombuffer(self._sample_bytes(index, "mask_"), np.uint8)
+        return unpack_voxels(packed, self.resolution)
+
+    def defect_voxels(self, index: int) -> np.ndarray:
+        """The indices (V, 3) of `defect_mask(index)`'s voxels: a few hundred at most, so
+        pooling them is cheaper than pooling the grid."""
+        packed = np.frombuffer(self._sample_bytes(index, "mask_"), np.uint8)
+        flat = np.flatnonzero(np.unpackbits(packed, count=self.resolution**3))
+        return np.stack(np.unravel_index(flat, (self.resolution,) * 3), axis=1)
+
+    def input_codes(self, index: int, name: str) -> np.ndarray:
+        """Network input `name` of sample `index` in its stored form (inputs.encode_input), read
+        only: read when the dataset stores it, else computed from the voxels. Kept in memory up
+        to CODES_CACHE_BYTES, so epochs after the first skip the decompression."""
+        key = (index, name)
+        if key in self._codes:
+            return self._codes[key]
+        if name in self.stored_inputs:
+            shape = get_input(name).stored_shape(self.resolution)
+            raw = self._sample_bytes(index, f"input_{name}_")
+            codes = np.frombuffer(raw, np.uint8).reshape(shape)
+        else:
+            codes = encode_input(self[index][0], name)
+            codes.flags.writeable = False
+        if self._codes_bytes + codes.nbytes <= CODES_CACHE_BYTES:
+            self._codes[key] = codes
+            self._codes_bytes += codes.nbytes
+        return codes
+
+    def _sample_bytes(self, index: int, prefix: str) -> bytes:
+        """One sample's decompressed bytes of the shard arrays `{prefix}blob`/`{prefix}offsets`."""
+        arrays = self._shard(self.records[index]["shard"])
+        blob, offsets = arrays[f"{prefix}blob"], arrays[f"{prefix}offsets"]
+        row = self._row_in_shard[index]
+        return zlib.decompress(blob[offsets[row] : offsets[row + 1]])
+
+    def _shard(self, index: int) -> dict[str, np.ndarray | bytes]:
+        """A shard's compressed arrays, kept in memory (the dataset's size on disk)."""
         if index not in self._cache:
             with np.load(self.root / "shards" / f"{shard_name(index)}.npz") as data:
-                self._cache[index] = (data["blob"].tobytes(), data["offsets"])
+                self._cache[index] = {
+                    key: data[key].tobytes() if key.endswith("blob") else data[key]
+                    for key in data.files
+                    if key != "sample_id"
+                }
         return self._cache[index]
 
 

@@ -20,7 +20,11 @@ from tqdm import tqdm
 from printability.data.store import VoxelDataset, open_dataset
 from printability.data.torch_dataset import CUBE_SYMMETRIES, VoxelTorchDataset
 from printability.models.inference import fuse_for_inference, native_bf16
-from printability.train.checkpoint import load_checkpoint, model_from_checkpoint
+from printability.train.checkpoint import (
+    checkpoint_input,
+    load_checkpoint,
+    model_from_checkpoint,
+)
 
 
 @dataclass
@@ -54,7 +58,7 @@ def split_records(data: VoxelDataset, split: str | None) -> list[int]:
 
 
 def symmetric_views(x: torch.Tensor, count: int) -> list[torch.Tensor]:
-    """The first `count` of the 48 cube symmetries applied to a (B, 1, N, N, N) batch: turning
+    """The first `count` of the 48 cube symmetries applied to a (B, C, n, n, n) batch: turning
     or mirroring a part does not change its label, so averaging over views is free TTA."""
     views = []
     for perm, flips in CUBE_SYMMETRIES[:count]:
@@ -91,7 +95,7 @@ def predict_checkpoint(
     model = fuse_for_inference(model_from_checkpoint(payload))
     model = model.to(device, memory_format=torch.channels_last_3d)
     bf16 = native_bf16(device)
-    split_set = VoxelTorchDataset(dataset, split)
+    split_set = VoxelTorchDataset(dataset, split, input_name=checkpoint_input(payload))
     if not len(split_set):
         raise ValueError(f"{dataset.root}: no samples in split {split!r}")
     loader = DataLoader(split_set, batch_size=batch_size, num_workers=num_workers)

@@ -7,6 +7,8 @@ leaves the solid; the wall is the shortest such march. Where the hole opens to t
 line of the hole we skip `rim` voxels from either end of the stretch that runs through material.
 A surface line that leaves the material and comes back, or never enters it, while the axis is
 inside, means the hole breaks through the side: an open slot (wall 0).
+The rays whose wall is thin form patches on the hole's surface; the size of the largest patch
+(along the hole and around it) tells a thin wall from a thin spot that a grid cannot decide.
 """
 
 from __future__ import annotations
@@ -35,12 +37,16 @@ class Hole:
 @dataclass(frozen=True)
 class WallMeasurement:
     """What `measure_wall` found: the thinnest wall (capped), whether the hole is an open slot,
-    the axis length inside the solid, and the mid-point of the longest material stretch."""
+    the axis length inside the solid, the mid-point of the longest material stretch, and, when
+    thinness was asked for, the extent of the largest patch of thin rays (else inf) and the
+    voxels those rays cross (the thin wall itself, (V, 3) indices)."""
 
     wall_vox: float
     is_open: bool
     length_vox: float
     midpoint: np.ndarray
+    thin_extent_vox: float = np.inf
+    thin_voxels: np.ndarray | None = None
 
     @property
     def misses(self) -> bool:
@@ -75,9 +81,13 @@ def occupied(solid: np.ndarray, points: np.ndarray) -> np.ndarray:
     return solid.reshape(-1)[flat] & inside
 
 
-def measure_wall(solid: np.ndarray, hole: Hole, rim: float, cap: float) -> WallMeasurement:
+def measure_wall(
+    solid: np.ndarray, hole: Hole, rim: float, cap: float, thin: float | None = None
+) -> WallMeasurement:
     """Thinnest wall between `hole` and the outside of `solid` (the solid without this hole),
-    ignoring `rim` voxels at each opening; walls thicker than `cap` are reported as `cap`."""
+    ignoring `rim` voxels at each opening; walls thicker than `cap` are reported as `cap`.
+    With `thin`, also the extent of the largest patch of rays whose wall is at most `thin`
+    (`thin_patch_extent`)."""
     t = _axis_samples(solid.shape, hole)
     axis_pts = hole.center + t[:, None] * hole.axis
     axis_in = occupied(solid, axis_pts)
@@ -91,7 +101,8 @@ def measure_wall(solid: np.ndarray, hole: Hole, rim: float, cap: float) -> WallM
     surface = occupied(solid, axis_pts[:, None, :] + radii[0] * rays[None])
     is_open = _breaks_through_side(axis_in, surface)
     valid = _away_from_rims(surface, int(round(rim / T_STEP)))
-    wall = cap
+    wall, extent = cap, (np.inf if thin is None else 0.0)
+    thin_voxels = None if thin is None else np.zeros((0, 3), np.int64)
     if valid.any():
         ti, ki = np.nonzero(valid)
         pts = axis_pts[ti, None, :] + radii[None, :, None] * rays[ki, None, :]
@@ -100,10 +111,46 @@ def measure_wall(solid: np.ndarray, hole: Hole, rim: float, cap: float) -> WallM
         first_out = np.where(leaves.any(axis=1), leaves.argmax(axis=1), len(radii))
         walls = np.minimum(first_out * S_STEP, cap)  # material up to the last inside sample
         wall = float(walls.min())
+        if thin is not None:
+            thin_rays = np.zeros(valid.shape, bool)
+            is_thin = walls <= thin
+            thin_rays[ti, ki] = is_thin
+            extent = thin_patch_extent(thin_rays, hole.radius)
+            crossed = np.arange(len(radii))[None, :] < first_out[is_thin, None]
+            thin_voxels = np.unique(np.floor(pts[is_thin][crossed]).astype(np.int64), axis=0)
     runs = _runs(axis_in)
     a, b = max(runs, key=lambda r: r[1] - r[0])
     midpoint = hole.center + t[(a + b - 1) // 2] * hole.axis
-    return WallMeasurement(wall, is_open, float(axis_in.sum() * T_STEP), midpoint)
+    length = float(axis_in.sum() * T_STEP)
+    return WallMeasurement(wall, is_open, length, midpoint, extent, thin_voxels)
+
+
+def thin_patch_extent(thin_rays: np.ndarray, radius: float) -> float:
+    """The largest extent, in voxels, of a patch of thin rays: `thin_rays[t, k]` marks the ray
+    at cross-section t (T_STEP apart along the axis) and angle k (N_ANGLES around) whose wall
+    is thin. Patches join rays that touch, diagonals included, around the hole's full circle.
+    A patch's extent is the longer of its length along the axis and its arc on the hole's
+    surface; 0 when no ray is thin."""
+    if not thin_rays.any():
+        return 0.0
+    n_angles = thin_rays.shape[1]
+    empty = np.flatnonzero(~thin_rays.any(axis=0))
+    if len(empty):  # start the angles just after a column with no thin ray: no patch wraps
+        thin_rays = np.roll(thin_rays, -(int(empty[0]) + 1), axis=1)
+    labels, count = ndimage.label(thin_rays, structure=np.ones((3, 3), bool))
+    if not len(empty):  # thin all the way around: join patches across the seam
+        for a, b in zip(labels[:, 0], labels[:, -1], strict=True):
+            if a and b and a != b:
+                labels[labels == b] = a
+    arc = 2 * np.pi * radius / n_angles
+    extent = 0.0
+    for patch in ndimage.find_objects(labels):
+        if patch is None:
+            continue
+        along = (patch[0].stop - patch[0].start) * T_STEP
+        around = min(patch[1].stop - patch[1].start, n_angles) * arc
+        extent = max(extent, along, around)
+    return float(extent)
 
 
 def _axis_samples(shape: tuple[int, ...], hole: Hole) -> np.ndarray:

@@ -25,6 +25,7 @@ import trimesh
 from tqdm import tqdm
 
 from printability.config import VoxelConfig
+from printability.data.inputs import encode_input, get_input
 from printability.evaluate.rules import RuleBaseline, thresholds_from_dict
 from printability.geometry.mesh_io import MESH_SUFFIXES, find_meshes, load_and_repair
 from printability.geometry.normalize import GridPlacement, place_in_grid
@@ -38,6 +39,7 @@ from printability.inspect.windows import (
     pad_to_window,
     rules_pitch,
     validate_pitch,
+    window_input,
     windows,
 )
 
@@ -45,8 +47,8 @@ if TYPE_CHECKING:
     from torch import nn
 
 ASSETS = Path(__file__).resolve().parent.parent / "assets"
-DEFAULT_CHECKPOINT = ASSETS / "fastnet64.pt"  # weights, for Grad-CAM
-DEFAULT_ONNX = ASSETS / "fastnet64.onnx"  # the same network exported, for the verdict
+DEFAULT_CHECKPOINT = ASSETS / "distnet64.pt"  # weights, for Grad-CAM
+DEFAULT_ONNX = ASSETS / "distnet64.onnx"  # the same network exported, for the verdict
 EXIT_PRINTABLE, EXIT_NOT_PRINTABLE, EXIT_UNREADABLE = 0, 1, 2
 WINDOWS_WORTH_A_BAR = 64  # more network inputs than this in one batch get a progress bar
 
@@ -157,15 +159,23 @@ class Checker:
         if not grids:
             return [_rounded(r) for r in results]
         start = time.perf_counter()
-        cuts, pads = {}, {}  # each part's windows, and where its grid lies in the padded one
+        name = self.network.input_name
+        block = get_input(name).downsample
+        cuts, pads, codes = {}, {}, {}  # each part's windows, its offset in them, its input
         for k, (solid, *_) in grids.items():
-            padded, pads[k] = pad_to_window(solid, self.size)
+            padded, pads[k] = pad_to_window(solid, self.size, multiple=block)
             cuts[k] = list(windows(padded, self.size))
-        flat = [window for k in grids for _, window in cuts[k]]
+            codes[k] = encode_input(padded, name)  # once per part: windows are cut from it
+        flat = [(k, corner) for k in grids for corner, _ in cuts[k]]
         starts = range(0, len(flat), 16)
         if progress and len(flat) > WINDOWS_WORTH_A_BAR:  # a large part: seconds of windows
             starts = tqdm(starts, desc="windows", unit="batch", leave=False)
-        outputs = [self.network.run(flat[i : i + 16]) for i in starts]
+        outputs = [
+            self.network.run(
+                [window_input(codes[k], c, self.size, name) for k, c in flat[i : i + 16]]
+            )
+            for i in starts
+        ]
         probabilities = np.concatenate([p for p, _ in outputs])
         cams = None if outputs[0][1] is None else np.concatenate([c for _, c in outputs])
         per_window = (time.perf_counter() - start) / len(flat)  # each part pays for its own
@@ -186,7 +196,8 @@ class Checker:
             can_explain = cam is not None or self.weights is not None
             if self.explain and can_explain and not result.network_printable:  # where
                 offset = np.array(corner) - pads[k]
-                to_locate.append((result, window, placement, offset, cam))
+                features = window_input(codes[k], corner, self.size, name)
+                to_locate.append((result, window, placement, offset, cam, features))
             if self.keep_maps:
                 result.solid = window
             result.printable = bool(result.network_printable and result.process_ok)
@@ -245,20 +256,26 @@ class Checker:
         return self._explainer
 
     def _locate(self, parts: Sequence[tuple]) -> None:
-        """Fill in `suspect_mm` of each (row, window, placement, offset, cam): the Grad-CAM
-        peak, where the network sees the strongest evidence of a defect, in the mesh's mm.
-        From the cam the ONNX export carries, else one batched torch Grad-CAM for the rest;
-        `offset` is where the window's voxel 0 lies in the part's grid."""
-        heatmaps = {i: heat_from_cam(cam, self.size)
-                    for i, (*_, cam) in enumerate(parts) if cam is not None}  # fmt: skip
+        """Fill in `suspect_mm` of each (row, window, placement, offset, cam, input): the
+        Grad-CAM peak, where the network sees the strongest evidence of a defect, in the mesh's
+        mm. From the cam the ONNX export carries, else one batched torch Grad-CAM for the rest
+        (on the window's network input); `offset` is where the window's voxel 0 lies in the
+        part's grid."""
+        heatmaps = {i: heat_from_cam(part[4], self.size)
+                    for i, part in enumerate(parts) if part[4] is not None}  # fmt: skip
         rest = [i for i in range(len(parts)) if i not in heatmaps]
         if rest:
             from printability.inspect.gradcam import grad_cam
 
-            computed = grad_cam(self.explainer, np.stack([parts[i][1] for i in rest]), None)
+            computed = grad_cam(
+                self.explainer,
+                np.stack([parts[i][1] for i in rest]),
+                input_name=self.network.input_name,
+                inputs=np.stack([parts[i][5] for i in rest]),
+            )
             shape = (len(rest), *parts[0][1].shape)
             heatmaps.update(zip(rest, computed.reshape(shape), strict=True))
-        for i, (result, _, placement, offset, _) in enumerate(parts):
+        for i, (result, _, placement, offset, *_) in enumerate(parts):
             where = peak(heatmaps[i])
             if self.keep_maps:
                 result.heatmap, result.peak_vox = heatmaps[i], [float(v) for v in where]

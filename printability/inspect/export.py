@@ -1,15 +1,18 @@
 """ONNX export of a checkpoint, for deployment without torch (onnxruntime, TensorRT, ...).
 
-The graph takes `voxels`, float32 of shape (batch, 1, N, N, N) with 0/1 occupancy (batch is
-dynamic, N is the checkpoint's training resolution), and returns `logit`, shape (batch,);
-P(printable) = sigmoid(logit). BatchNorm is folded into the convs first (the same rewrite
-`evaluate` uses), and the checkpoint's preprocessing config travels in the model's
-metadata_props (JSON strings under `printability.*` keys, see `onnx_metadata`) so that a
-deployment voxelizes a mesh exactly as the training data was voxelized.
+The graph takes the network's input, float32 of shape (batch, C, n, n, n), as
+`printability.data.inputs.model_input` makes it from an N^3 voxel grid (N the checkpoint's
+training resolution; batch is dynamic): named `voxels` for a model on the occupancy grid
+((batch, 1, N, N, N), 0/1), else after its input (`distance_quarter`). It returns `logit`, shape
+(batch,); P(printable) = sigmoid(logit). BatchNorm is folded into the convs first (the same
+rewrite `evaluate` uses), and the checkpoint's preprocessing config and input name travel in
+the model's metadata_props (JSON strings under `printability.*` keys, see `onnx_metadata`) so
+that a deployment voxelizes a mesh exactly as the training data was voxelized.
 
-A FastNet whose Grad-CAM layer is features.5 (N a multiple of 16, e.g. 64) also returns `cam`,
-shape (batch, N/8, N/8, N/8): its Grad-CAM before upsampling (`gradcam.FastNetWithCam`), so
-that `check` explains a verdict without torch (`heat.heat_from_cam` upsamples it).
+DistNet, and a FastNet whose Grad-CAM layer is features.5 (N a multiple of 16, e.g. 64), also
+return `cam`, shape (batch, N/8, N/8, N/8): the Grad-CAM before upsampling (`gradcam.
+DistNetWithCam`, `gradcam.FastNetWithCam`), so that `check` explains a verdict without torch
+(`heat.heat_from_cam` upsamples it).
 
 Exporter: torch's TorchScript-based one (`dynamo=False`). The torch.export-based default of
 torch >= 2.9 needs the onnxscript package besides onnx; the TorchScript one needs nothing more
@@ -29,11 +32,17 @@ from typing import Any
 import torch
 from torch import nn
 
-from printability.inspect.gradcam import FastNetWithCam, default_layer
+from printability.data.inputs import LEGACY_INPUT, get_input
+from printability.inspect.gradcam import DistNetWithCam, FastNetWithCam, default_layer
 from printability.inspect.runtime import METADATA_PREFIX
+from printability.models.distnet import DistNet
 from printability.models.fastnet import FastNet, FullResolutionStem, phase_conv_max, phase_kernels
 from printability.models.inference import fuse_for_inference
-from printability.train.checkpoint import load_checkpoint, model_from_checkpoint
+from printability.train.checkpoint import (
+    checkpoint_input,
+    load_checkpoint,
+    model_from_checkpoint,
+)
 
 INPUT_NAME, OUTPUT_NAME, CAM_NAME = "voxels", "logit", "cam"
 FORMAT = "printability-onnx-1"
@@ -49,14 +58,16 @@ def export_onnx(checkpoint: str | Path, out_path: str | Path, opset: int | None 
         raise ValueError(f"opset {opset} is not supported: choose {MIN_OPSET}..{MAX_OPSET}")
     payload = load_checkpoint(checkpoint)  # weights_only=True
     resolution = _resolution(payload, checkpoint)
+    input_name = checkpoint_input(payload)
     network = model_from_checkpoint(payload)
-    with_cam = carries_cam(network, resolution)
-    model = FastNetWithCam(network) if with_cam else fuse_for_inference(network)
+    with_cam = cam_model(network, resolution, input_name)
+    model = with_cam or fuse_for_inference(network)
     model = exportable(model).float().eval()
     outputs = [OUTPUT_NAME, CAM_NAME] if with_cam else [OUTPUT_NAME]
     out_path = Path(out_path)
     out_path.parent.mkdir(parents=True, exist_ok=True)
-    example = torch.zeros(2, 1, resolution, resolution, resolution)
+    example = torch.zeros(2, *get_input(input_name).shape(resolution))
+    feed = feed_name(input_name)
     tmp = out_path.with_name(f".{out_path.name}.tmp-{os.getpid()}")  # no half-written file
     try:
         with torch.no_grad(), warnings.catch_warnings(), _one_line_errors(checkpoint, opset):
@@ -68,16 +79,18 @@ def export_onnx(checkpoint: str | Path, out_path: str | Path, opset: int | None 
                 str(tmp),
                 dynamo=False,
                 opset_version=opset,
-                input_names=[INPUT_NAME],
+                input_names=[feed],
                 output_names=outputs,
-                dynamic_axes={name: {0: "batch"} for name in [INPUT_NAME, *outputs]},
+                dynamic_axes={name: {0: "batch"} for name in [feed, *outputs]},
             )
         graph = onnx.load(str(tmp))
-        for key, value in _metadata(payload, resolution, with_cam).items():
+        for key, value in _metadata(payload, resolution, input_name, bool(with_cam)).items():
             graph.metadata_props.add(key=METADATA_PREFIX + key, value=value)
+        shape = ", ".join(str(v) for v in example.shape[1:])
         graph.doc_string = (
-            f"printability {payload['model']}: voxels (batch, 1, {resolution}, {resolution}, "
-            f"{resolution}) float32 0/1 -> logit (batch,); P(printable) = sigmoid(logit)"
+            f"printability {payload['model']}: {feed} (batch, {shape}) float32, made by "
+            f"printability.data.inputs.model_input({input_name!r}) from a {resolution}^3 voxel "
+            "grid -> logit (batch,); P(printable) = sigmoid(logit)"
         )
         onnx.checker.check_model(graph)
         onnx.save(graph, str(tmp))
@@ -87,15 +100,22 @@ def export_onnx(checkpoint: str | Path, out_path: str | Path, opset: int | None 
     return out_path
 
 
-def carries_cam(model: nn.Module, resolution: int) -> bool:
-    """Whether the export can carry Grad-CAM as a second output: a FastNet whose Grad-CAM
-    layer at this resolution is features.5, on an even grid (N a multiple of 16) so that
+def feed_name(input_name: str) -> str:
+    """The ONNX input's name: `voxels` for the occupancy grid, else the input's own name."""
+    return INPUT_NAME if input_name == LEGACY_INPUT else input_name
+
+
+def cam_model(model: nn.Module, resolution: int, input_name: str) -> nn.Module | None:
+    """The network with its Grad-CAM as a second output, where the export can carry it, else
+    None: a DistNet whose Grad-CAM layer is its last block, or a FastNet whose Grad-CAM layer
+    at this resolution is features.5, on an even grid (N a multiple of 16) so that
     `FastNetWithCam` can route the 2x max-pool's gradient block by block."""
-    return (
-        isinstance(model, FastNet)
-        and resolution % 16 == 0
-        and default_layer(model, resolution) is model.features[5]
-    )
+    layer = default_layer(model, resolution, input_name)
+    if isinstance(model, DistNet) and layer is model.features[-1]:
+        return DistNetWithCam(model)
+    if isinstance(model, FastNet) and resolution % 16 == 0 and layer is model.features[5]:
+        return FastNetWithCam(model)
+    return None
 
 
 def onnx_metadata(path: str | Path) -> dict[str, Any]:
@@ -114,7 +134,7 @@ def exportable(model: nn.Module) -> nn.Module:
     precomputed: the exporter does not fold their construction (a chain of ScatterND ops on
     the weights) into constants."""
     for name, child in model.named_children():
-        if isinstance(child, FullResolutionStem):
+        if isinstance(child, FullResolutionStem) and child.conv.in_channels == 1:
             model._modules[name] = _PhaseStem(child)
         else:
             exportable(child)
@@ -141,18 +161,23 @@ def _resolution(payload: dict[str, Any], checkpoint: str | Path) -> int:
     return int(value)
 
 
-def _metadata(payload: dict[str, Any], resolution: int, with_cam: bool) -> dict[str, str]:
-    """JSON strings: how to preprocess (data), what the network is, how it was trained."""
+def _metadata(
+    payload: dict[str, Any], resolution: int, input_name: str, with_cam: bool
+) -> dict[str, str]:
+    """JSON strings: how to preprocess (data, model_input), what the network is, how it was
+    trained."""
+    spec = get_input(input_name)
     values = {
         "format": FORMAT,
         "model": payload["model"],
         "model_kwargs": payload.get("model_kwargs", {}),
         "resolution": resolution,
-        "input": {"name": INPUT_NAME, "shape": ["batch", 1, *[resolution] * 3],
-                  "dtype": "float32", "values": "occupancy 0/1"},
+        "model_input": input_name,
+        "input": {"name": feed_name(input_name), "shape": ["batch", *spec.shape(resolution)],
+                  "dtype": "float32", "values": spec.description},
         "output": {"name": OUTPUT_NAME, "shape": ["batch"],
                    "meaning": "logit of P(printable); label 1 = printable"},
-        "cam": {"name": CAM_NAME, "shape": ["batch", *[resolution // 8] * 3], "layer": "features.5",
+        "cam": {"name": CAM_NAME, "shape": ["batch", *[resolution // 8] * 3],
                 "meaning": "Grad-CAM of -logit, before upsampling"} if with_cam else None,
         "data": payload.get("data", {}),
         "train_config": payload.get("train_config", {}),

@@ -27,19 +27,23 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from printability.data.inputs import LEGACY_INPUT, get_input, model_input
 from printability.inspect.heat import PEAK_TOP_FRACTION, peak  # noqa: F401 (this module's API)
 
 
-def default_layer(model: nn.Module, resolution: int = 64) -> nn.Module:
+def default_layer(
+    model: nn.Module, resolution: int = 64, input_name: str = LEGACY_INPUT
+) -> nn.Module:
     """The target layer for Grad-CAM: the last block holding an nn.Conv3d (a conv + BatchNorm +
     ReLU nn.Sequential, a residual block, an inception block) whose output is still at least
-    resolution / 8 voxels wide, so that a defect a few voxels across is not smeared over a
-    large part of the part. Found by one probe forward pass (cached per model and resolution).
+    resolution / 8 cells wide (resolution: the voxel grid's), so that a defect a few voxels
+    across is not smeared over a large part of the part. Found by one probe forward pass on
+    input `input_name` (cached per model, resolution and input).
 
     Block outputs (after BatchNorm and ReLU, or after the residual sum) are used rather than
-    raw conv outputs, as in the original Grad-CAM. At 64^3 this picks fastnet `features.5`
-    (8^3), vanilla3dcnn `features.6` (8^3), resnet_small `stages.5` (8^3), inception_v1/v3
-    `blocks.3` (8^3).
+    raw conv outputs, as in the original Grad-CAM. At 64^3 this picks distnet `features.4`
+    (8^3, the map its location head reads), fastnet `features.5` (8^3), vanilla3dcnn
+    `features.6` (8^3), resnet_small `stages.5` (8^3), inception_v1/v3 `blocks.3` (8^3).
 
     Measured for fastnet (bench/explain.py: pointing game, 206 non-printable test samples of
     a 64^3 dataset; each layer with its best peak rule): `features.5` (8^3) 96% with the
@@ -49,7 +53,7 @@ def default_layer(model: nn.Module, resolution: int = 64) -> nn.Module:
     is the coarsest layer that is still fine enough, and the deepest layers are the ones
     whose channels separate defects from ordinary geometry; a finer layer multiplied with it
     (a list of layers in `grad_cam`) points better still."""
-    key = (resolution, next(model.parameters()).device)
+    key = (resolution, input_name, next(model.parameters()).device)
     cached = _DEFAULT_LAYERS.get(model, {}).get(key)
     if cached is not None:
         return model.get_submodule(cached)
@@ -73,7 +77,7 @@ def default_layer(model: nn.Module, resolution: int = 64) -> nn.Module:
         model.eval()
         device = next(model.parameters()).device
         with torch.no_grad():
-            model(torch.zeros(1, 1, resolution, resolution, resolution, device=device))
+            model(torch.zeros(1, *get_input(input_name).shape(resolution), device=device))
     finally:
         for handle in handles:
             handle.remove()
@@ -108,16 +112,31 @@ def _as_batch(voxels: np.ndarray | torch.Tensor, device: torch.device) -> torch.
     return x.contiguous()
 
 
+def network_input(batch: torch.Tensor, input_name: str) -> torch.Tensor:
+    """A batch of grids from `_as_batch` as the network's input (B, C, n, n, n), made by
+    data.inputs.model_input (occupancy: the grids themselves)."""
+    if input_name == LEGACY_INPUT:
+        return batch
+    grids = batch[:, 0].cpu().numpy() > 0.5
+    features = np.stack([model_input(grid, input_name) for grid in grids])
+    return torch.from_numpy(features).to(batch.device)
+
+
 def grad_cam(
     model: nn.Module,
     voxels: np.ndarray | torch.Tensor,
     layer: nn.Module | str | Sequence[nn.Module | str] | None = None,
+    input_name: str = LEGACY_INPUT,
+    inputs: np.ndarray | None = None,
 ) -> np.ndarray:
-    """3D Grad-CAM of the evidence against printability, upsampled to the input grid.
+    """3D Grad-CAM of the evidence against printability, upsampled to the voxel grid.
 
     voxels: (N, N, N) occupancy (bool or float, numpy or torch); a batch (B, N, N, N) or
-    (B, 1, N, N, N) gives one map per sample. layer: the module to explain, or its dotted name
-    (e.g. "features.5"); default `default_layer(model, N)`. A list of layers gives the product
+    (B, 1, N, N, N) gives one map per sample. input_name: the input the model reads
+    (data/inputs.py), made from the grids here unless `inputs` gives it ((B, C, n, n, n), e.g.
+    cut from a larger part's input). layer: the module to explain, or its dotted
+    name (e.g. "features.5"); default `default_layer(model, N, input_name)`. A list of layers
+    gives the product
     of their normalised maps (one forward and one backward pass): a fine layer's sharp map
     gated by a coarse layer's reliable one; for fastnet ["features.1", "features.5"] with an
     argmax peak points better than the default (bench/explain.py). Returns float32 in [0, 1]
@@ -132,9 +151,14 @@ def grad_cam(
     parameter = next(model.parameters())
     if parameter.dtype != torch.float32:
         raise ValueError(f"grad_cam needs fp32 weights, got {parameter.dtype}")
-    x = _as_batch(voxels, parameter.device)
+    grids = _as_batch(voxels, parameter.device)
+    size = grids.shape[2:]
+    if inputs is None:
+        x = network_input(grids, input_name)
+    else:
+        x = torch.as_tensor(np.asarray(inputs, np.float32), device=parameter.device)
     if layer is None:
-        layer = default_layer(model, x.shape[-1])
+        layer = default_layer(model, size[-1], input_name)
     layers = [layer] if isinstance(layer, (str, nn.Module)) else list(layer)
     modules = [model.get_submodule(m) if isinstance(m, str) else m for m in layers]
 
@@ -165,12 +189,12 @@ def grad_cam(
             handle.remove()
         model.train(was_training)
 
-    heat = torch.ones_like(x)
+    heat = torch.ones(x.shape[0], 1, *size, device=x.device)
     for activation, gradient in zip(activations, gradients, strict=True):
         weights = gradient.mean(dim=(2, 3, 4), keepdim=True)  # (B, C, 1, 1, 1)
         cam = torch.relu((weights * activation.detach()).sum(dim=1, keepdim=True))
         heat = heat * _normalised(
-            F.interpolate(cam, size=x.shape[2:], mode="trilinear", align_corners=False)
+            F.interpolate(cam, size=size, mode="trilinear", align_corners=False)
         )
     heat = _normalised(heat)[:, 0].cpu().numpy().astype(np.float32)
     return heat[0] if x.shape[0] == 1 and _ndim(voxels) == 3 else heat
@@ -231,4 +255,34 @@ class FastNetWithCam(nn.Module):
         grad_a = grad_a.permute(0, 1, 2, 5, 3, 6, 4, 7).reshape(a.shape)
         weights = grad_a.mean(dim=(2, 3, 4), keepdim=True)
         cam = torch.relu((weights * a).sum(dim=1))  # (B, n, n, n)
+        return logit, cam
+
+
+class DistNetWithCam(nn.Module):
+    """DistNet returning (logit, Grad-CAM of its last block before upsampling), for an ONNX
+    export that explains without torch. The last block f (B, C, n, n, n) feeds the global
+    mean+max pool and the linear layer directly, so d(-logit)/d f_c is -(w_mean_c / s +
+    w_max_c at the channel's maximum) (s = n^3 cells; max's gradient sums to one even over
+    ties), whose mean over the cells is -(w_mean_c + w_max_c) / s: Grad-CAM is then
+    relu(sum_c -(w_mean_c + w_max_c) / s * f_c), equal to `grad_cam(model, x,
+    model.features[-1])` before upsampling (tests/test_export.py).
+
+    Works on a `fuse_for_inference` copy (BatchNorm folded into the convs)."""
+
+    def __init__(self, model: nn.Module) -> None:
+        super().__init__()
+        from printability.models.inference import fuse_for_inference
+
+        fused = fuse_for_inference(model)
+        self.features = fused.features
+        self.linear = fused.head[2]
+
+    def forward(self, x: torch.Tensor) -> tuple[torch.Tensor, torch.Tensor]:
+        f = self.features(x)
+        c = f.shape[1]
+        flat = f.flatten(2)
+        logit = self.linear(torch.cat([flat.mean(dim=-1), flat.amax(dim=-1)], dim=1)).squeeze(1)
+        w = self.linear.weight[0]
+        weights = -(w[:c] + w[c:]) / flat.shape[-1]
+        cam = torch.relu((weights[None, :, None, None, None] * f).sum(dim=1))
         return logit, cam

@@ -3,7 +3,7 @@
 Importing torch takes over a second here, most of the budget of checking one STL in 2 s, while
 onnxruntime imports in 0.2 s and runs the exported FastNet faster than torch on this CPU
 (bench/export.py). So the shipped model comes as both files: `check` judges with the .onnx,
-which also returns FastNet's Grad-CAM (export.carries_cam), and never imports torch. A
+which also returns the Grad-CAM (export.cam_model), and never imports torch. A
 `--checkpoint x.pt` is judged and explained with torch; a `--checkpoint x.onnx` with
 onnxruntime, explained only if it carries a Grad-CAM. Both read the checkpoint's "data" record
 (voxel config and thresholds): the .onnx from the metadata `printability export` wrote.
@@ -22,12 +22,14 @@ METADATA_PREFIX = "printability."  # the keys inspect/export.py writes into an O
 
 
 class Network(Protocol):
-    """What `Checker` needs from a model: its data record, and for a batch of grids
-    P(printable) and, where the model carries it, each grid's coarse Grad-CAM (else None)."""
+    """What `Checker` needs from a model: its data record, the input it reads (data/inputs.py),
+    and for a batch of inputs (each (C, n, n, n), made by data.inputs from a voxel grid)
+    P(printable) and, where the model carries it, each input's coarse Grad-CAM (else None)."""
 
     data: dict[str, Any]
+    input_name: str
 
-    def run(self, grids: Sequence[np.ndarray]) -> tuple[np.ndarray, np.ndarray | None]: ...
+    def run(self, inputs: Sequence[np.ndarray]) -> tuple[np.ndarray, np.ndarray | None]: ...
 
 
 class OnnxNetwork:
@@ -49,14 +51,15 @@ class OnnxNetwork:
             raise ValueError(f"{path}: not a readable ONNX model ({first})") from None
         meta = self.session.get_modelmeta().custom_metadata_map
         self.data: dict[str, Any] = json.loads(meta.get(f"{METADATA_PREFIX}data", "{}"))
-        self.input_name = self.session.get_inputs()[0].name
-        self.has_cam = len(self.session.get_outputs()) > 1  # export.carries_cam
+        self.input_name: str = json.loads(meta.get(f"{METADATA_PREFIX}model_input", '"occupancy"'))
+        self.feed_name = self.session.get_inputs()[0].name
+        self.has_cam = len(self.session.get_outputs()) > 1  # export.cam_model
 
-    def run(self, grids: Sequence[np.ndarray]) -> tuple[np.ndarray, np.ndarray | None]:
-        """P(printable) for a batch of bool grids, each (N, N, N), and their coarse Grad-CAMs
-        (batch, N/8, N/8, N/8) when the export carries them."""
-        x = np.stack(grids).astype(np.float32)[:, None]
-        outputs = self.session.run(None, {self.input_name: x})
+    def run(self, inputs: Sequence[np.ndarray]) -> tuple[np.ndarray, np.ndarray | None]:
+        """P(printable) for a batch of network inputs, each (C, n, n, n), and their coarse
+        Grad-CAMs (batch, N/8, N/8, N/8) when the export carries them."""
+        x = np.stack(inputs).astype(np.float32)
+        outputs = self.session.run(None, {self.feed_name: x})
         logits = np.asarray(outputs[0], np.float64).reshape(-1)
         return 1.0 / (1.0 + np.exp(-logits)), (outputs[1] if self.has_cam else None)
 
@@ -68,20 +71,26 @@ class TorchNetwork:
         import torch
 
         from printability.models.inference import fuse_for_inference
-        from printability.train.checkpoint import load_checkpoint, model_from_checkpoint
+        from printability.train.checkpoint import (
+            checkpoint_input,
+            load_checkpoint,
+            model_from_checkpoint,
+        )
 
         payload = load_checkpoint(path)  # weights_only=True
         self.data: dict[str, Any] = payload.get("data", {})
+        self.input_name = checkpoint_input(payload)
         self.model = model_from_checkpoint(payload)
         self.fused = fuse_for_inference(self.model).to(memory_format=torch.channels_last_3d)
 
-    def run(self, grids: Sequence[np.ndarray]) -> tuple[np.ndarray, None]:
-        """P(printable) for a batch of bool grids, each (N, N, N); Grad-CAM is the caller's."""
+    def run(self, inputs: Sequence[np.ndarray]) -> tuple[np.ndarray, None]:
+        """P(printable) for a batch of network inputs, each (C, n, n, n); Grad-CAM is the
+        caller's."""
         import torch
 
         from printability.models.inference import native_bf16
 
-        x = torch.from_numpy(np.stack(grids).astype(np.float32))[:, None]
+        x = torch.from_numpy(np.stack(inputs).astype(np.float32))
         x = x.contiguous(memory_format=torch.channels_last_3d)
         bf16 = native_bf16(torch.device("cpu"))
         with torch.inference_mode(), torch.autocast("cpu", dtype=torch.bfloat16, enabled=bf16):

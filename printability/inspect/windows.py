@@ -22,6 +22,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from printability.config import Preset
+from printability.data.inputs import decode_input, get_input
 from printability.inspect.processes import ProcessProfile
 
 PITCH_MODES = ("auto", "fit", "process")
@@ -107,12 +108,28 @@ def choose_pitch(
     return PitchChoice(wanted, reason)
 
 
-def pad_to_window(solid: np.ndarray, size: int) -> tuple[np.ndarray, np.ndarray]:
-    """Pad each axis shorter than `size` evenly with air; returns the grid and the offset of the
-    original grid inside it (subtract it to map padded voxels back)."""
-    before = np.maximum(size - np.array(solid.shape), 0) // 2
-    after = np.maximum(size - np.array(solid.shape), 0) - before
+def pad_to_window(solid: np.ndarray, size: int, multiple: int = 1) -> tuple[np.ndarray, np.ndarray]:
+    """Pad with air each axis shorter than `size`, evenly, and each to a multiple of `multiple`
+    (the network input's block: window corners then fall on blocks); returns the grid and the
+    offset of the original grid inside it (subtract it to map padded voxels back)."""
+    shape = np.array(solid.shape)
+    wanted = np.maximum(size, -(-shape // multiple) * multiple)
+    before = (wanted - shape) // 2
+    after = wanted - shape - before
     return np.pad(solid, list(zip(before, after, strict=True))), before
+
+
+def window_input(
+    codes: np.ndarray, corner: tuple[int, int, int], size: int, input_name: str
+) -> np.ndarray:
+    """The network input of the size^3 window at voxel `corner`, cut from the stored form of
+    the whole padded grid's input (`codes`, data.inputs.encode_input; corners on the input's
+    blocks, see `pad_to_window`). Made once for the whole part, a distance input sees the
+    material beyond a window's faces as it is, rather than a cut face."""
+    step = get_input(input_name).stored_downsample
+    i, j, k = (c // step for c in corner)
+    m = size // step
+    return decode_input(codes[:, i : i + m, j : j + m, k : k + m], input_name)
 
 
 def window_starts(length: int, size: int, stride: int) -> list[int]:

@@ -1,9 +1,23 @@
-"""3D CNNs that map a voxel grid (B, 1, N, N, N) to one logit per sample (B,), and a registry.
+"""3D CNNs that map a network input (B, C, n, n, n) to one logit per sample (B,), and a registry.
 
 Every network ends in global pooling, so any cubic resolution works; none has a Sigmoid (the
 loss is BCEWithLogitsLoss; apply torch.sigmoid for probabilities).
 """
 
-from printability.models.registry import MODELS, ModelSpec, count_parameters, create_model
+from printability.models.registry import (
+    DEFAULT_MODEL,
+    MODELS,
+    ModelSpec,
+    count_parameters,
+    create_model,
+    get_model_spec,
+)
 
-__all__ = ["MODELS", "ModelSpec", "count_parameters", "create_model"]
+__all__ = [
+    "DEFAULT_MODEL",
+    "MODELS",
+    "ModelSpec",
+    "count_parameters",
+    "create_model",
+    "get_model_spec",
+]

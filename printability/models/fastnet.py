@@ -1,4 +1,4 @@
-"""FastNet, the default model: small enough to train at 64^3 on two CPU cores."""
+"""FastNet: a network on the 64^3 occupancy grid itself, small enough to train on two CPU cores."""
 
 from __future__ import annotations
 
@@ -23,17 +23,19 @@ class FullResolutionStem(nn.Module):
     network (bench/evaluate.py): the conv at the 8 positions of each 2^3 pooling block is one
     stride-2 4^3 conv with 8x the output channels, the 3^3 kernel placed at each block position
     (`phase_kernels`), and the max-pool a max over those 8 channels, with no full-resolution
-    output. In training its backward pass is slower than oneDNN's conv + max-pool pair (a step
-    took 709 ms against 521 ms in one profile), so training keeps the pair."""
+    output. In training its backward pass is slower than oneDNN's conv + max-pool pair, so
+    training keeps the pair."""
 
-    def __init__(self, channels: int) -> None:
+    def __init__(self, channels: int, in_channels: int = 1) -> None:
         super().__init__()
-        self.conv = nn.Conv3d(1, channels, 3, padding=1, bias=False)
+        self.conv = nn.Conv3d(in_channels, channels, 3, padding=1, bias=False)
         self.norm = nn.BatchNorm3d(channels)
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         with torch.autocast(x.device.type, enabled=False):
-            if torch.is_grad_enabled():  # training: oneDNN's conv + max-pool pair is faster
+            # training: oneDNN's conv + max-pool pair is faster; the phase kernels are written
+            # for the one-channel occupancy grid
+            if torch.is_grad_enabled() or self.conv.in_channels > 1:
                 pooled = F.max_pool3d(self.conv(x.float()), 2)
             else:
                 pooled = conv3_maxpool2(x.float(), self.conv.weight)
@@ -80,11 +82,11 @@ class FastNet(nn.Module):
 
     The max in the global pool keeps one small defect from being averaged away over the part."""
 
-    def __init__(self, width: float = 1.0, dropout: float = 0.3) -> None:
+    def __init__(self, width: float = 1.0, dropout: float = 0.3, in_channels: int = 1) -> None:
         super().__init__()
         c = [max(4, round(w * width)) for w in (4, 16, 32, 64, 128)]
         self.features = nn.Sequential(
-            FullResolutionStem(c[0]),
+            FullResolutionStem(c[0], in_channels),
             conv_bn_relu(c[0], c[1], 3),
             nn.MaxPool3d(2),
             conv_bn_relu(c[1], c[2], 3),

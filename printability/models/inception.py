@@ -40,7 +40,9 @@ class InceptionNet3d(nn.Module):
     256/512/1024/1024 with max-pools between; global average pool; FC 512-64-1.
     v1: 9,467,331 parameters; v3 (factorized 5^3, wider): 17,690,159."""
 
-    def __init__(self, version: int = 1, width: float = 1.0, dropout: float = 0.4) -> None:
+    def __init__(
+        self, version: int = 1, width: float = 1.0, dropout: float = 0.4, in_channels: int = 1
+    ) -> None:
         super().__init__()
         if version not in (1, 3):
             raise ValueError(f"InceptionNet version must be 1 or 3, got {version}")
@@ -48,7 +50,7 @@ class InceptionNet3d(nn.Module):
         wide = 3.6 if factorized else 1.0
         c = [max(8, round(w * width)) for w in (64, 192, 256, 512, 1024, 1024)]
         self.stem = nn.Sequential(
-            conv_bn_relu(1, c[0], 5, stride=2),
+            conv_bn_relu(in_channels, c[0], 5, stride=2),
             conv_bn_relu(c[0], c[0], 5),
             conv_bn_relu(c[0], c[1], 3),
             nn.MaxPool3d(2),

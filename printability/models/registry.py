@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from torch import nn
 
+from printability.models.distnet import DistNet
 from printability.models.fastnet import FastNet
 from printability.models.inception import InceptionNet3d
 from printability.models.resnet import ResNetSmall
@@ -15,15 +16,25 @@ from printability.models.vanilla import Vanilla3DCNN
 
 @dataclass(frozen=True)
 class ModelSpec:
-    """A registered model: how to build it, and what the 2021 study reported for it."""
+    """A registered model: how to build it, the input it reads unless told otherwise
+    (data/inputs.py), whether it has a defect-location head (`forward(x, cells=True)`), and
+    what the 2021 study reported for it."""
 
     build: Callable[..., nn.Module]
     description: str
     seed_parameters: int | None = None  # the 2021 study's parameter count, where it had one
+    input: str = "occupancy"
+    locates: bool = False
 
 
 MODELS: dict[str, ModelSpec] = {
-    "fastnet": ModelSpec(FastNet, "default: full-resolution stem, max-pooled stages (for CPUs)"),
+    "distnet": ModelSpec(
+        DistNet,
+        "default: distance fields at N/4, a defect-location head (for CPUs)",
+        input="distance_quarter",
+        locates=True,
+    ),
+    "fastnet": ModelSpec(FastNet, "full-resolution stem on the occupancy grid, max-pooled stages"),
     "vanilla3dcnn": ModelSpec(Vanilla3DCNN, "the 2021 Vanilla3DCNN_large", 1_830_000),
     "resnet_small": ModelSpec(ResNetSmall, "the 2021 ResNet_small", 8_300_000),
     "inception_v1": ModelSpec(
@@ -33,14 +44,19 @@ MODELS: dict[str, ModelSpec] = {
         lambda **kw: InceptionNet3d(version=3, **kw), "the 2021 InceptionNet v3", 17_900_000
     ),
 }
-DEFAULT_MODEL = "fastnet"
+DEFAULT_MODEL = "distnet"
+
+
+def get_model_spec(name: str) -> ModelSpec:
+    """Look up a registered model by name with a clear error."""
+    if name not in MODELS:
+        raise ValueError(f"unknown model {name!r}; choose from {', '.join(MODELS)}")
+    return MODELS[name]
 
 
 def create_model(name: str = DEFAULT_MODEL, **kwargs) -> nn.Module:
-    """Build a registered model by name (kwargs: width, dropout); a clear error otherwise."""
-    if name not in MODELS:
-        raise ValueError(f"unknown model {name!r}; choose from {', '.join(MODELS)}")
-    return MODELS[name].build(**kwargs)
+    """Build a registered model by name (kwargs: width, dropout, in_channels)."""
+    return get_model_spec(name).build(**kwargs)
 
 
 def count_parameters(model: nn.Module) -> int:

@@ -34,11 +34,11 @@ class ResNetSmall(nn.Module):
     """Stem conv 5^3 stride 2 (64); stages 64/128/256 of two basic blocks (stride 2 from the
     second stage) with Dropout3d 0.3; global average pool; FC 256-1. 8,237,505 parameters."""
 
-    def __init__(self, width: float = 1.0, dropout: float = 0.3) -> None:
+    def __init__(self, width: float = 1.0, dropout: float = 0.3, in_channels: int = 1) -> None:
         super().__init__()
         c = [max(1, round(w * width)) for w in (64, 128, 256)]
         self.stem = nn.Sequential(
-            nn.Conv3d(1, c[0], 5, stride=2, padding=2, bias=False),
+            nn.Conv3d(in_channels, c[0], 5, stride=2, padding=2, bias=False),
             nn.BatchNorm3d(c[0]),
             nn.ReLU(inplace=True),
         )

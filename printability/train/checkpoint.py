@@ -12,9 +12,16 @@ import torch
 from torch import nn
 
 from printability.config import TrainConfig
-from printability.models import create_model
+from printability.data.inputs import get_input
+from printability.models import create_model, get_model_spec
 
 FORMAT = "printability-checkpoint-1"
+
+
+def model_input(config: TrainConfig) -> str:
+    """The network input a TrainConfig trains on: its own, else its model's (data/inputs.py).
+    Checkpoints from before inputs were named hold None, and their models read occupancy."""
+    return config.input or get_model_spec(config.model).input
 
 
 def model_kwargs(config: TrainConfig) -> dict[str, Any]:
@@ -22,7 +29,15 @@ def model_kwargs(config: TrainConfig) -> dict[str, Any]:
     kwargs: dict[str, Any] = {"width": config.width}
     if config.dropout is not None:
         kwargs["dropout"] = config.dropout
+    kwargs["in_channels"] = get_input(model_input(config)).channels
     return kwargs
+
+
+def checkpoint_input(payload: dict[str, Any]) -> str:
+    """The network input a loaded checkpoint expects (what its model was trained on)."""
+    return model_input(
+        TrainConfig.from_dict(payload.get("train_config") or {"model": payload["model"]})
+    )
 
 
 def save_checkpoint(

@@ -15,6 +15,7 @@ import os
 import sys
 import time
 from collections.abc import Callable
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -25,13 +26,19 @@ from torch.utils.data import DataLoader, DistributedSampler, Subset
 from tqdm import tqdm
 
 from printability.config import TrainConfig
+from printability.data.inputs import get_input
 from printability.data.store import read_info
 from printability.data.torch_dataset import VoxelTorchDataset
 from printability.evaluate.metrics import predicts_one_class, scores_from_confusion
-from printability.models import count_parameters, create_model
+from printability.models import count_parameters, create_model, get_model_spec
 from printability.models.inference import native_bf16
 from printability.train import distributed
-from printability.train.checkpoint import load_checkpoint, model_kwargs, save_checkpoint
+from printability.train.checkpoint import (
+    load_checkpoint,
+    model_input,
+    model_kwargs,
+    save_checkpoint,
+)
 from printability.train.distributed import DistContext
 from printability.train.tracking import MlflowTracker, NullTracker
 
@@ -75,6 +82,7 @@ def _train(
 ) -> dict[str, Any]:
     _share_cpu_threads(ctx)
     torch.manual_seed(config.seed)
+    config = replace(config, input=model_input(config))  # checkpoints name what was read
     info = read_info(data)
     data_info = {
         "dataset": str(data),
@@ -82,11 +90,15 @@ def _train(
         "generate_config": info["config"],
         "thresholds": info["thresholds"],
     }
-    train_set = VoxelTorchDataset(data, "train", augment=config.augment, seed=config.seed)
+    model = create_model(config.model, **model_kwargs(config)).to(ctx.device)
+    cells = _location_cells(model, config, info["resolution"])
+    train_set = VoxelTorchDataset(
+        data, "train", config.augment, config.seed, config.input, mask_size=cells
+    )
     if config.max_train_samples:
         train_set.indices = train_set.indices[: config.max_train_samples]
-    val_set = VoxelTorchDataset(train_set.data, "val")
-    test_set = VoxelTorchDataset(train_set.data, "test")
+    val_set = VoxelTorchDataset(train_set.data, "val", input_name=config.input)
+    test_set = VoxelTorchDataset(train_set.data, "test", input_name=config.input)
     for name, split in (("train", train_set), ("val", val_set), ("test", test_set)):
         if len(split) == 0:
             raise ValueError(f"{data}: the {name} split is empty; generate more samples")
@@ -97,7 +109,6 @@ def _train(
     val_loader = _loader(_shard(val_set, ctx), config)
     test_loader = _loader(_shard(test_set, ctx), config)
 
-    model = create_model(config.model, **model_kwargs(config)).to(ctx.device)
     memory_format = torch.channels_last_3d if config.channels_last else torch.contiguous_format
     model = model.to(memory_format=memory_format)
     net = ctx.wrap_model(model)
@@ -177,6 +188,7 @@ def _train(
                 progress,
                 epoch,
                 config.epochs,
+                config.location_weight,
             )
             seconds = time.perf_counter() - start
             state["train_seconds"] += seconds
@@ -292,21 +304,39 @@ def _train(
 
 
 def _train_epoch(
-    net, loader, optimizer, scheduler, loss_fn, bf16, memory_format, ctx, progress, epoch, epochs
+    net,
+    loader,
+    optimizer,
+    scheduler,
+    loss_fn,
+    bf16,
+    memory_format,
+    ctx,
+    progress,
+    epoch,
+    epochs,
+    location_weight=0.0,
 ):
-    """One pass over this rank's share; returns the all-reduced mean loss, accuracy and count."""
+    """One pass over this rank's share; returns the all-reduced mean loss, accuracy and count.
+    Batches with a third item (defect cells) add the location loss, weighted."""
     net.train()
     loss_sum = correct = seen = 0.0
     bar = tqdm(
         loader, desc=f"epoch {epoch + 1}/{epochs}", disable=not progress, leave=False, unit="batch"
     )
     start = time.perf_counter()
-    for x, y in bar:
+    for x, y, *cells in bar:
         x = x.to(ctx.device, memory_format=memory_format, non_blocking=True)
         y = y.to(ctx.device)
         with torch.autocast(ctx.device.type, dtype=torch.bfloat16, enabled=bf16):
-            logits = net(x)
+            if cells:
+                logits, cell_logits = net(x, cells=True)
+            else:
+                logits = net(x)
         loss = loss_fn(logits.float(), y)
+        if cells:
+            target = cells[0].to(ctx.device)
+            loss = loss + location_weight * location_loss(cell_logits.float(), target)
         optimizer.zero_grad()  # sets to None; Horovod's optimizer takes no arguments here
         loss.backward()
         optimizer.step()
@@ -348,6 +378,34 @@ def _evaluate(model, loader, loss_fn, bf16, memory_format, ctx) -> dict[str, Any
         "confusion_matrix": matrix.tolist(),
         "predicts_one_class": predicts_one_class(matrix),
     }
+
+
+LOCATION_POSITIVE_WEIGHT = 20.0
+"""Defect cells are about 1% of all cells: weighted 20x, the location head does not settle on
+'nowhere' (docs/results.md)."""
+
+
+def location_loss(cell_logits: torch.Tensor, cells: torch.Tensor) -> torch.Tensor:
+    """Binary cross-entropy of the defect logit of every cell against the defect mask's cells
+    (1 where a cell holds a defect voxel), positives weighted LOCATION_POSITIVE_WEIGHT."""
+    weight = torch.tensor(LOCATION_POSITIVE_WEIGHT, device=cell_logits.device)
+    return nn.functional.binary_cross_entropy_with_logits(cell_logits, cells, pos_weight=weight)
+
+
+def _location_cells(model: nn.Module, config: TrainConfig, resolution: int) -> int | None:
+    """The edge of the model's grid of defect cells at this resolution (one probe pass), or None
+    when the location loss is off or the model has no location head."""
+    if not config.location_weight or not get_model_spec(config.model).locates:
+        return None
+    shape = get_input(config.input).shape(resolution)
+    was_training = model.training
+    model.eval()
+    with torch.no_grad():
+        _, cell_logits = model(
+            torch.zeros(1, *shape, device=next(model.parameters()).device), cells=True
+        )
+    model.train(was_training)
+    return int(cell_logits.shape[-1])
 
 
 def _is_better(val: dict[str, Any], best_learned: bool, best_f1: float) -> bool:
