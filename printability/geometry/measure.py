@@ -87,42 +87,78 @@ def measure_wall(
     """Thinnest wall between `hole` and the outside of `solid` (the solid without this hole),
     ignoring `rim` voxels at each opening; walls thicker than `cap` are reported as `cap`.
     With `thin`, also the extent of the largest patch of rays whose wall is at most `thin`
-    (`thin_patch_extent`)."""
+    (`thin_patch_extent`) and the voxels those rays cross."""
     t = _axis_samples(solid.shape, hole)
-    axis_pts = hole.center + t[:, None] * hole.axis
-    axis_in = occupied(solid, axis_pts)
+    axis_in = occupied(solid, hole.center + t[:, None] * hole.axis)
     if not axis_in.any():
         return WallMeasurement(0.0, False, 0.0, hole.center.copy())
-    u, v = orthonormal_basis(hole.axis)
-    angles = np.linspace(0, 2 * np.pi, N_ANGLES, endpoint=False)
-    rays = np.cos(angles)[:, None] * u + np.sin(angles)[:, None] * v  # (K, 3)
-    radii = hole.radius + S_STEP * np.arange(1, int(np.ceil(cap / S_STEP)) + 2)  # (M,)
-    # surface[t, k]: material just outside the hole's surface at cross-section t, angle k
-    surface = occupied(solid, axis_pts[:, None, :] + radii[0] * rays[None])
-    is_open = _breaks_through_side(axis_in, surface)
-    valid = _away_from_rims(surface, int(round(rim / T_STEP)))
-    wall, extent = cap, (np.inf if thin is None else 0.0)
-    thin_voxels = None if thin is None else np.zeros((0, 3), np.int64)
-    if valid.any():
-        ti, ki = np.nonzero(valid)
-        pts = axis_pts[ti, None, :] + radii[None, :, None] * rays[ki, None, :]
-        inside = occupied(solid, pts)  # (P, M)
-        leaves = ~inside
-        first_out = np.where(leaves.any(axis=1), leaves.argmax(axis=1), len(radii))
-        walls = np.minimum(first_out * S_STEP, cap)  # material up to the last inside sample
-        wall = float(walls.min())
-        if thin is not None:
-            thin_rays = np.zeros(valid.shape, bool)
-            is_thin = walls <= thin
-            thin_rays[ti, ki] = is_thin
-            extent = thin_patch_extent(thin_rays, hole.radius)
-            crossed = np.arange(len(radii))[None, :] < first_out[is_thin, None]
-            thin_voxels = np.unique(np.floor(pts[is_thin][crossed]).astype(np.int64), axis=0)
+    walls, is_open = _ray_walls(solid, hole, rim, cap, t, axis_in)
+    measured = ~np.isnan(walls)
+    wall = float(walls[measured].min()) if measured.any() else cap
+    extent, thin_voxels = np.inf, None
+    if thin is not None:
+        thin_rays = measured & (np.nan_to_num(walls, nan=np.inf) <= thin)
+        extent = thin_patch_extent(thin_rays, hole.radius)
+        thin_voxels = _crossed_voxels(hole, t, thin_rays, walls)
     runs = _runs(axis_in)
     a, b = max(runs, key=lambda r: r[1] - r[0])
     midpoint = hole.center + t[(a + b - 1) // 2] * hole.axis
     length = float(axis_in.sum() * T_STEP)
     return WallMeasurement(wall, is_open, length, midpoint, extent, thin_voxels)
+
+
+def ray_walls(solid: np.ndarray, hole: Hole, rim: float, cap: float) -> np.ndarray:
+    """The wall along every ray of `measure_wall`: (T, N_ANGLES) voxels, one row per
+    cross-section T_STEP apart along the axis (within the grid), NaN where a ray is not
+    measured (a rim, or no material at the hole's surface); walls thicker than `cap` read
+    `cap`. For audits and figures of what the label saw."""
+    t = _axis_samples(solid.shape, hole)
+    axis_in = occupied(solid, hole.center + t[:, None] * hole.axis)
+    return _ray_walls(solid, hole, rim, cap, t, axis_in)[0]
+
+
+def _rays(axis: np.ndarray) -> np.ndarray:
+    """(N_ANGLES, 3) unit vectors perpendicular to `axis`, evenly spaced around it."""
+    u, v = orthonormal_basis(axis)
+    angles = np.linspace(0, 2 * np.pi, N_ANGLES, endpoint=False)
+    return np.cos(angles)[:, None] * u + np.sin(angles)[:, None] * v
+
+
+def _ray_walls(
+    solid: np.ndarray, hole: Hole, rim: float, cap: float, t: np.ndarray, axis_in: np.ndarray
+) -> tuple[np.ndarray, bool]:
+    """`ray_walls`, and whether the hole breaks through the side of the part (an open slot)."""
+    axis_pts = hole.center + t[:, None] * hole.axis
+    rays = _rays(hole.axis)
+    radii = hole.radius + S_STEP * np.arange(1, int(np.ceil(cap / S_STEP)) + 2)  # (M,)
+    # surface[t, k]: material just outside the hole's surface at cross-section t, angle k
+    surface = occupied(solid, axis_pts[:, None, :] + radii[0] * rays[None])
+    is_open = _breaks_through_side(axis_in, surface) if axis_in.any() else False
+    valid = _away_from_rims(surface, int(round(rim / T_STEP)))
+    walls = np.full(valid.shape, np.nan)
+    if valid.any():
+        ti, ki = np.nonzero(valid)
+        pts = axis_pts[ti, None, :] + radii[None, :, None] * rays[ki, None, :]
+        leaves = ~occupied(solid, pts)  # (P, M)
+        first_out = np.where(leaves.any(axis=1), leaves.argmax(axis=1), len(radii))
+        walls[ti, ki] = np.minimum(first_out * S_STEP, cap)  # material to the last inside step
+    return walls, is_open
+
+
+def _crossed_voxels(
+    hole: Hole, t: np.ndarray, rays_on: np.ndarray, walls: np.ndarray
+) -> np.ndarray:
+    """The voxels (V, 3) that the rays marked in `rays_on` cross in material: their samples
+    from the hole's surface up to their wall."""
+    ti, ki = np.nonzero(rays_on)
+    if not len(ti):
+        return np.zeros((0, 3), np.int64)
+    steps = int(np.round(np.nanmax(walls[ti, ki]) / S_STEP))
+    radii = hole.radius + S_STEP * np.arange(1, steps + 1)
+    origins = hole.center + t[ti, None] * hole.axis  # (P, 3)
+    pts = origins[:, None, :] + radii[None, :, None] * _rays(hole.axis)[ki, None, :]
+    crossed = np.arange(steps)[None, :] < np.round(walls[ti, ki] / S_STEP)[:, None]
+    return np.unique(np.floor(pts[crossed]).astype(np.int64), axis=0)
 
 
 def thin_patch_extent(thin_rays: np.ndarray, radius: float) -> float:
