@@ -14,7 +14,6 @@ import torch
 from sklearn import metrics as skm
 
 from printability.config import TrainConfig
-from printability.data.torch_dataset import cube_symmetry
 from printability.evaluate.evaluation import evaluate, failures
 from printability.evaluate.metrics import (
     accuracy_by_bin,
@@ -24,7 +23,7 @@ from printability.evaluate.metrics import (
     expected_calibration_error,
     predicts_one_class,
 )
-from printability.evaluate.predict import Predictions, symmetric_views
+from printability.evaluate.predict import Predictions
 
 
 def fixed_predictions(n: int = 200, seed: int = 3) -> tuple[np.ndarray, np.ndarray]:
@@ -125,15 +124,6 @@ def test_failures_name_the_misclassified_samples_most_confident_first():
     assert rows[0]["probability"] == pytest.approx(0.99) and rows[0]["label"] == 0
 
 
-def test_symmetric_views_are_the_cube_symmetries():
-    x = torch.rand(2, 1, 5, 5, 5)
-    views = symmetric_views(x, 48)
-    assert len(views) == 48
-    for k in (0, 7, 13, 47):
-        expected = cube_symmetry(x[1, 0].numpy(), k)
-        np.testing.assert_array_equal(views[k][1, 0].numpy(), expected)
-
-
 @pytest.fixture(scope="module")
 def checkpoint(train_data, tmp_path_factory) -> Path:
     from printability.train.loop import train
@@ -144,6 +134,28 @@ def checkpoint(train_data, tmp_path_factory) -> Path:
     )
     train(train_data, out, config, track=False, progress=False)
     return out / "best.pt"
+
+
+def test_test_time_augmentation_averages_the_logits_of_each_view(
+    checkpoint, train_data, monkeypatch
+):
+    from printability.data.torch_dataset import VoxelTorchDataset
+    from printability.evaluate import predict
+    from printability.train.checkpoint import checkpoint_input, load_checkpoint
+
+    monkeypatch.setattr(predict, "native_bf16", lambda device: False)  # fp32: exact sums
+    payload = load_checkpoint(checkpoint)
+    model = predict.model_from_checkpoint(payload).eval()
+    name = checkpoint_input(payload)
+    views = []
+    for k in range(3):
+        view = VoxelTorchDataset(train_data, "test", input_name=name, symmetry=k)
+        with torch.no_grad():
+            views.append(model(torch.stack([x for x, _ in view])).numpy())
+    assert not np.allclose(views[0], views[2], atol=1e-3)  # the views are different inputs
+    tta = predict.predict_checkpoint(checkpoint, train_data, "test", tta=3, progress=False)
+    expected = 1 / (1 + np.exp(-np.mean(views, axis=0)))
+    np.testing.assert_allclose(tta.probabilities, expected, atol=1e-4)
 
 
 def test_evaluate_writes_metrics_predictions_and_a_report_with_every_plot(

@@ -76,3 +76,17 @@ def test_distance_input_and_defect_cells_turn_together(tmp_path):
     k = int(np.random.default_rng([turned.seed, 0, defect]).integers(48))
     _, _, turned_cells = turned[defect]
     assert torch.equal(turned_cells, torch.from_numpy(cube_symmetry(cells.numpy(), k).copy()))
+
+
+def test_a_fixed_symmetry_view_is_the_input_of_the_turned_grid(tmp_path):
+    """Test-time augmentation's views: a block input's sub-block channels must turn with the
+    grid, so a view is the network input computed from the turned grid, not the input turned."""
+    from printability.data.inputs import DEFAULT_INPUT, model_input
+
+    out = tmp_path / "ds"
+    generate(GenerateConfig(count=4, seed=2, voxel=VoxelConfig(resolution=32)), out, progress=False)
+    for k in (5, 30):
+        view = VoxelTorchDataset(out, input_name=DEFAULT_INPUT, symmetry=k)
+        grid, _ = view.data[view.indices[1]]
+        expected = model_input(np.ascontiguousarray(cube_symmetry(grid, k)), DEFAULT_INPUT)
+        np.testing.assert_array_equal(view[1][0].numpy(), expected)

@@ -42,7 +42,8 @@ class VoxelTorchDataset(Dataset):
     `input_name` is the network input (data/inputs.py; the voxel grid itself by default). With
     `mask_size` m, each item also carries the sample's defect mask as an (m, m, m) float tensor:
     1 where a cell of the grid cut into m^3 cells holds a voxel of the defect (store.defect_mask),
-    the target of a network's defect-location head."""
+    the target of a network's defect-location head. Without `augment`, every item is seen under
+    the fixed `symmetry` (0..47; 0 is the grid as stored): test-time augmentation's views."""
 
     def __init__(
         self,
@@ -52,6 +53,7 @@ class VoxelTorchDataset(Dataset):
         seed: int = 0,
         input_name: str = LEGACY_INPUT,
         mask_size: int | None = None,
+        symmetry: int = 0,
     ) -> None:
         self.data = source if isinstance(source, VoxelDataset) else open_dataset(source)
         self.indices = [
@@ -67,6 +69,9 @@ class VoxelTorchDataset(Dataset):
                 f"a {self.data.resolution}^3 grid does not cut into {mask_size}^3 mask cells"
             )
         self.mask_size = mask_size
+        if not 0 <= symmetry < len(CUBE_SYMMETRIES):
+            raise ValueError(f"symmetry must be 0..{len(CUBE_SYMMETRIES) - 1}, got {symmetry}")
+        self.symmetry = symmetry
         self._cells: dict[int, np.ndarray] = {}
 
     @property
@@ -88,7 +93,7 @@ class VoxelTorchDataset(Dataset):
         k = (
             int(np.random.default_rng([self.seed, self.epoch, i]).integers(48))
             if self.augment
-            else 0
+            else self.symmetry
         )
         x = torch.from_numpy(
             np.ascontiguousarray(decode_input(cube_symmetry(codes, k), self.input_name))

@@ -57,16 +57,6 @@ def split_records(data: VoxelDataset, split: str | None) -> list[int]:
     return indices
 
 
-def symmetric_views(x: torch.Tensor, count: int) -> list[torch.Tensor]:
-    """The first `count` of the 48 cube symmetries applied to a (B, C, n, n, n) batch: turning
-    or mirroring a part does not change its label, so averaging over views is free TTA."""
-    views = []
-    for perm, flips in CUBE_SYMMETRIES[:count]:
-        view = x.permute(0, 1, *(2 + a for a in perm))
-        views.append(view.flip([2 + a for a in flips]) if flips else view)
-    return views
-
-
 @torch.inference_mode()
 def predict_checkpoint(
     checkpoint: str | Path,
@@ -80,7 +70,8 @@ def predict_checkpoint(
 ) -> Predictions:
     """P(printable) for every sample of `split`, from the checkpoint's best weights.
 
-    `tta` > 1 averages the logits over that many cube symmetries (1..48)."""
+    `tta` > 1 averages the logits over that many cube symmetries (1..48), each applied to the
+    stored input (a block input's channels turn with its grid), one pass over the split each."""
     payload = load_checkpoint(checkpoint)
     dataset = data if isinstance(data, VoxelDataset) else open_dataset(data)
     trained_at = payload.get("data", {}).get("resolution")
@@ -95,21 +86,26 @@ def predict_checkpoint(
     model = fuse_for_inference(model_from_checkpoint(payload))
     model = model.to(device, memory_format=torch.channels_last_3d)
     bf16 = native_bf16(device)
-    split_set = VoxelTorchDataset(dataset, split, input_name=checkpoint_input(payload))
-    if not len(split_set):
+    input_name = checkpoint_input(payload)
+    views = [
+        VoxelTorchDataset(dataset, split, input_name=input_name, symmetry=k) for k in range(tta)
+    ]
+    if not len(views[0]):
         raise ValueError(f"{dataset.root}: no samples in split {split!r}")
-    loader = DataLoader(split_set, batch_size=batch_size, num_workers=num_workers)
     start = time.perf_counter()
-    logits = []
-    bar = tqdm(loader, desc=name or Path(checkpoint).name, disable=not progress, unit="batch")
-    for x, _ in bar:
-        summed = 0
-        for view in symmetric_views(x, tta):
-            view = view.to(device, memory_format=torch.channels_last_3d)
+    summed: torch.Tensor | float = 0.0
+    for view in views:
+        loader = DataLoader(view, batch_size=batch_size, num_workers=num_workers)
+        label = name or Path(checkpoint).name
+        if tta > 1:
+            label = f"{label} view {view.symmetry + 1}/{tta}"
+        logits = []
+        for x, _ in tqdm(loader, desc=label, disable=not progress, unit="batch"):
+            x = x.to(device, memory_format=torch.channels_last_3d)
             with torch.autocast(device.type, dtype=torch.bfloat16, enabled=bf16):
-                summed = summed + model(view).float()
-        logits.append((summed / tta).cpu())
+                logits.append(model(x).float().cpu())
+        summed = summed + torch.cat(logits)
     seconds = time.perf_counter() - start
-    probabilities = torch.sigmoid(torch.cat(logits)).double().numpy()
-    records = [dataset.records[i] for i in split_set.indices]
+    probabilities = torch.sigmoid(summed / tta).double().numpy()
+    records = [dataset.records[i] for i in views[0].indices]
     return Predictions(name or str(checkpoint), records, probabilities, seconds)
