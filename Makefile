@@ -25,7 +25,7 @@ demo: $(STAMP)
 	$(BIN)/printability show $(DEMO)/data --per-class 3 --out $(DEMO)/samples.png
 	for c in no_defect printable_hole small_hole thin_wall; do \
 	  $(BIN)/printability show $(DEMO)/data --defect $$c --out $(DEMO)/$$c.png || exit 1; done
-	$(BIN)/printability train --data $(DEMO)/data --out $(DEMO)/run --epochs 8 --resume
+	$(BIN)/printability train --data $(DEMO)/data --out $(DEMO)/run --resume
 	$(BIN)/printability evaluate --checkpoint $(DEMO)/run/best.pt --data $(DEMO)/data \
 	  --out $(DEMO)/report --gallery 8
 	$(BIN)/printability samples --out $(DEMO)/parts

@@ -1,7 +1,8 @@
 """Benchmark: does the default model learn every time? Train it with the README's defaults on one
 dataset for several seeds, evaluate every run and the rule baseline on the same test split, and
 print one table: test accuracy, F1, ROC AUC, training seconds and samples/s per seed, the
-rules beside them, and whether every seed reached the target.
+rules beside them, and whether every seed reached the target. With `--select val_f1`, the
+final weights' test accuracy (last.pt) is printed too: both checkpoint rules from one run.
 
 The dataset is generated first when --data does not exist (`printability generate --out DATA
 --count 4000`, the default procedural data), so the figures come from one command.
@@ -28,6 +29,7 @@ def main() -> None:
     parser.add_argument("--seeds", type=int, nargs="+", default=[0, 1, 2])
     parser.add_argument("--model", default=None, help="default: the default model")
     parser.add_argument("--epochs", type=int, default=None, help="default: TrainConfig's")
+    parser.add_argument("--select", default=None, help="best.pt's rule; default: TrainConfig's")
     parser.add_argument("--target", type=float, default=0.99, help="test accuracy to reach")
     parser.add_argument("--out", type=Path, default=Path("out/bench/default_model"))
     args = parser.parse_args()
@@ -41,6 +43,8 @@ def main() -> None:
         base = replace(base, model=args.model)
     if args.epochs:
         base = replace(base, epochs=args.epochs)
+    if args.select:
+        base = replace(base, select=args.select)
     runs = {}
     for seed in args.seeds:
         run = args.out / f"seed{seed}"
@@ -74,6 +78,15 @@ def main() -> None:
             f"| rules | {rules['accuracy']:.4f} | {rules['f1']:.4f} | {rules['roc_auc']:.4f} | "
             f"{fp + fn} | - | - | - |"
         )
+    if base.select != "final":  # last.pt holds the final weights: what "final" would keep
+        from printability.evaluate.predict import predict_checkpoint
+
+        for seed in args.seeds:
+            final = predict_checkpoint(args.out / f"seed{seed}" / "last.pt", args.data, "test",
+                                       progress=False)  # fmt: skip
+            errors = int((final.predicted != final.labels).sum())
+            print(f"seed {seed}, final weights: test accuracy "
+                  f"{1 - errors / len(final.labels):.4f} ({errors} errors)")  # fmt: skip
     verdict = "every seed" if all(reached) else f"{sum(reached)} of {len(reached)} seeds"
     print(f"target test accuracy {args.target}: reached by {verdict}")
     (args.out / "summary.json").write_text(json.dumps({"runs": runs}, indent=2) + "\n")

@@ -149,7 +149,15 @@ def _parser() -> argparse.ArgumentParser:
         "--patience",
         type=int,
         default=None,
-        help="early stopping: epochs without a better validation F1 (default 5)",
+        help="early stopping after N epochs without a better validation F1 (default: none, the "
+        "schedule runs to its end)",
+    )
+    tr.add_argument(
+        "--select",
+        default=None,
+        choices=("final", "val_f1"),
+        help="best.pt: the final weights of a schedule run to its end (default), or the epoch "
+        "with the best validation F1",
     )
     tr.add_argument("--no-augment", action="store_true", help="no cube rotations and flips")
     tr.add_argument("--resume", action="store_true", help="continue from RUN_DIR/last.pt")
@@ -450,6 +458,7 @@ def train_config_from_args(args: argparse.Namespace) -> TrainConfig:
         "seed": args.seed,
         "max_train_samples": args.max_train_samples,
         "patience": args.patience,
+        "select": args.select,
     }
     values.update({k: v for k, v in overrides.items() if v is not None})
     if args.no_augment:

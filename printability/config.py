@@ -44,7 +44,7 @@ class Preset:
 
 
 PRESETS: dict[str, Preset] = {
-    # The seed's rotated-data configuration at 64^3 (DESIGN.md).
+    # The 2021 study's rotated-data configuration at 64^3 (docs/labels.md).
     "seed2021": Preset("seed2021", r_p=6.0, r_np=3.0, b_p=4.0, b_np=2.0),
 }
 
@@ -154,6 +154,7 @@ class GenerateConfig:
 
 
 OPTIMIZERS = ("adam", "adamw", "sgd", "adadelta")
+SELECTIONS = ("final", "val_f1")  # which epoch's weights train keeps as best.pt
 
 DIST_BACKENDS = ("auto", "torch", "horovod")
 """`printability train --dist`: auto = torch.distributed under torchrun, else one process."""
@@ -172,10 +173,12 @@ class TrainConfig:
     lr: float = 2e-3
     optimizer: str = "adamw"
     momentum: float = 0.9  # SGD momentum (Adam's beta1)
-    weight_decay: float = 0.05  # AdamW's decoupled decay; 1e-4 overfit more (README)
+    weight_decay: float = 0.05  # AdamW's decoupled decay
     warmup_epochs: float = 0.5  # linear warm-up, then cosine decay to 0
     location_weight: float = 1.0  # the defect-location loss, for models with that head
-    patience: int = 10  # early stopping: epochs without a better validation F1
+    patience: int | None = None  # early stopping after this many epochs without a better
+    # validation F1; None runs the schedule to its end, whose annealed weights `select` keeps
+    select: str = "final"  # best.pt: "final" weights of a finished schedule, or best "val_f1"
     augment: bool = True  # the 48 rotations and flips of the cube
     precision: str = "auto"  # auto (bf16 where the hardware has it), bf16, fp32
     channels_last: bool = True
@@ -190,8 +193,10 @@ class TrainConfig:
             raise ValueError(f"precision must be auto, bf16 or fp32, got {self.precision!r}")
         if self.epochs < 1 or self.batch_size < 1 or self.lr <= 0:
             raise ValueError("epochs and batch_size must be >= 1 and lr > 0")
-        if self.patience < 1:
+        if self.patience is not None and self.patience < 1:
             raise ValueError(f"patience must be >= 1 epoch, got {self.patience}")
+        if self.select not in SELECTIONS:
+            raise ValueError(f"unknown select {self.select!r}; choose from {SELECTIONS}")
         if self.location_weight < 0:
             raise ValueError(f"location_weight must be >= 0, got {self.location_weight}")
 

@@ -7,6 +7,7 @@ import json
 import os
 import subprocess
 import sys
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
@@ -15,8 +16,9 @@ import torch
 
 from printability.config import TrainConfig
 from printability.data.inputs import model_input
+from printability.models import create_model
 from printability.train.checkpoint import load_checkpoint, model_from_checkpoint
-from printability.train.loop import _is_better, train
+from printability.train.loop import _is_better, _keeps_final, train
 
 QUICK = dict(
     epochs=3, batch_size=8, lr=3e-3, precision="fp32", num_workers=0, width=0.5, warmup_epochs=0.2
@@ -64,6 +66,19 @@ def test_best_epoch_is_one_that_learned_before_a_higher_f1_stuck_on_one_class():
     assert not _is_better(stuck, best_learned=True, best_f1=0.6)
     assert _is_better({"f1": 0.7, "predicts_one_class": None}, best_learned=True, best_f1=0.6)
     assert not _is_better({"f1": 0.6, "predicts_one_class": None}, best_learned=True, best_f1=0.6)
+
+
+def test_a_finished_schedule_keeps_its_final_weights_unless_asked_for_the_best_f1():
+    learned = {"f1": 0.9, "predicts_one_class": None}
+    stuck = {"f1": 0.667, "predicts_one_class": "printable"}
+    final = TrainConfig(epochs=5)
+    assert final.select == "final"
+    assert _keeps_final(final, 5, learned)
+    assert not _keeps_final(final, 4, learned)  # an early stop keeps the best F1
+    assert not _keeps_final(final, 5, stuck)  # a collapsed final model is not kept
+    assert not _keeps_final(TrainConfig(epochs=5, select="val_f1"), 5, learned)
+    with pytest.raises(ValueError, match="select"):
+        TrainConfig(select="best")
 
 
 def test_checkpoint_round_trip_with_weights_only(run, data):
@@ -158,3 +173,18 @@ def _failure_lines(stderr: str) -> str:
         if any(key in line for key in ("Error", "error:", "terminate", "what()", "Exception"))
     ]
     return "\n".join(why[-20:]) + "\n...\n" + stderr[-1500:]
+
+
+def test_the_location_loss_is_on_for_models_with_that_head():
+    from printability.train.loop import _location_cells, location_loss
+
+    distnet = TrainConfig(model="distnet", input="distance_quarter")
+    model = create_model("distnet", width=0.5)
+    assert _location_cells(model, distnet, 64) == 8  # one defect logit per 8^3 voxels
+    assert _location_cells(model, replace(distnet, location_weight=0.0), 64) is None
+    fast = TrainConfig(model="fastnet", input="occupancy")
+    assert _location_cells(create_model("fastnet"), fast, 64) is None
+    # a missed defect cell costs more than a false alarm, as positives are rare
+    missed = location_loss(torch.tensor([[-3.0]]), torch.tensor([[1.0]]))
+    alarm = location_loss(torch.tensor([[3.0]]), torch.tensor([[0.0]]))
+    assert missed > 10 * alarm
