@@ -11,7 +11,7 @@ thin_wall), and the median milliseconds per sample (one sample at a time, as `ch
 Grad-CAM plus the default peak; the other peak rules reuse the same heatmap). A layer
 argument "a+b" multiplies the maps of layers a and b (grad_cam with a list of layers).
 
-Run: .venv/bin/python bench/explain.py --checkpoint /tmp/r_fast_reg/best.pt --data /tmp/d64_4k
+Run: .venv/bin/python bench/explain.py --checkpoint printability/assets/distnet64.pt --data D
      [--split test] [--limit 0] [--layer features.5 --layer features.1+features.5 ...] [--sweep]
 """
 
@@ -26,7 +26,11 @@ import torch
 
 from printability.data import open_dataset
 from printability.inspect.gradcam import PEAK_TOP_FRACTION, default_layer, grad_cam, peak
-from printability.train.checkpoint import load_checkpoint, model_from_checkpoint
+from printability.train.checkpoint import (
+    checkpoint_input,
+    load_checkpoint,
+    model_from_checkpoint,
+)
 
 # peak rules compared: name -> top_fraction for `peak` (0 = argmax)
 PEAK_RULES = {
@@ -74,7 +78,8 @@ def main() -> None:
     args = parser.parse_args()
 
     torch.manual_seed(0)
-    model = model_from_checkpoint(load_checkpoint(args.checkpoint))
+    payload = load_checkpoint(args.checkpoint)
+    model, input_name = model_from_checkpoint(payload), checkpoint_input(payload)
     data = open_dataset(args.data)
     rows = [
         i for i, r in enumerate(data.records) if r["split"] == args.split and int(r["label"]) == 0
@@ -85,7 +90,7 @@ def main() -> None:
         raise SystemExit(f"{args.data}: no non-printable samples in split {args.split!r}")
     resolution = data[rows[0]][0].shape[0]
     names = {m: n for n, m in model.named_modules()}
-    auto = names[default_layer(model, resolution)]
+    auto = names[default_layer(model, resolution, input_name)]
     layers = sweep_layers(model) if args.sweep else (args.layer or [auto])
     print(f"{len(rows)} non-printable {args.split} samples at {resolution}^3; "
           f"model {type(model).__name__}; default layer {auto}")  # fmt: skip
@@ -96,11 +101,11 @@ def main() -> None:
         hits: dict[str, dict[str, list[bool]]] = defaultdict(lambda: defaultdict(list))
         seconds = []
         target = layer.split("+")
-        grad_cam(model, data[rows[0]][0], target)  # warm-up
+        grad_cam(model, data[rows[0]][0], target, input_name)  # warm-up
         for i in rows:
             voxels, record = data[i]
             start = time.perf_counter()
-            heat = grad_cam(model, voxels, target)
+            heat = grad_cam(model, voxels, target, input_name)
             peak(heat)
             seconds.append(time.perf_counter() - start)
             center, axis, radius = hole_of(record)

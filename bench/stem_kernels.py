@@ -1,7 +1,7 @@
 """Experiment: FastNet's stem (3^3 conv over every voxel, then 2x max-pool) as oneDNN runs it,
 against the same arithmetic written as 27 shifted multiply-adds and a block max, compiled by
-torch.compile (inductor) into one fused loop. A lead for the training-speed target
-(docs/targets.md): the stem takes most of a FastNet training step.
+torch.compile (inductor) into one fused loop. A lead for FastNet's training speed: the stem
+takes most of its training step (`bench/train_speed.py --stem-share`).
 
 Prints forward and forward + backward milliseconds per batch (weight gradient only, as in
 training) and checks that both compute the same numbers. Random occupancy grids, fp32.

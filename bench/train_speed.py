@@ -1,7 +1,9 @@
-"""Benchmark: training throughput (samples/s, forward + backward + AdamW step) at 64^3.
+"""Benchmark: training throughput of the network alone (samples/s, forward + backward + AdamW
+step) at 64^3; bench/end_to_end.py times `printability train` itself, loading included.
 
 For each model: fp32 (the baseline, same run) and bf16 autocast + channels_last_3d, and their
-ratio. Random occupancy grids: the speed does not depend on the data.
+ratio, on random batches of the model's own input (data/inputs.py): the speed does not depend
+on the data.
 Run: .venv/bin/python bench/train_speed.py [--models fastnet vanilla3dcnn] [--resolution 64]
      [--stem-share]   (also: how much of a FastNet step its full-resolution stem takes)
 """
@@ -13,7 +15,8 @@ import time
 
 import torch
 
-from printability.models import create_model
+from printability.data.inputs import get_input
+from printability.models import create_model, get_model_spec
 
 
 def samples_per_second(
@@ -24,7 +27,8 @@ def samples_per_second(
     memory = torch.channels_last_3d if fast else torch.contiguous_format
     model = create_model(name, width=width).to(memory_format=memory).train()
     optimizer = torch.optim.AdamW(model.parameters(), lr=1e-3)
-    x = (torch.rand(batch, 1, n, n, n) > 0.5).float().to(memory_format=memory)
+    shape = get_input(get_model_spec(name).input).shape(n)
+    x = (torch.rand(batch, *shape) > 0.5).float().to(memory_format=memory)
     y = (torch.rand(batch) > 0.5).float()
     for step in range(steps + 2):
         if step == 2:
@@ -57,7 +61,7 @@ def stem_share(n: int, batch: int, steps: int) -> tuple[float, float]:
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--models", nargs="+", default=["fastnet"])
+    parser.add_argument("--models", nargs="+", default=["distnet", "fastnet"])
     parser.add_argument("--resolution", type=int, default=64)
     parser.add_argument("--batch-size", type=int, default=16)
     parser.add_argument("--steps", type=int, default=6)
