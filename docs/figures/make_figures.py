@@ -1,4 +1,5 @@
-"""Draw docs/figures/wall_definition.png: how a hole's wall is measured (docs/labels.md).
+"""Draw the figures of docs/labels.md: how a hole's wall is measured (wall_definition.png), and
+a thin wall against a thin spot (thin_patch.png).
 
 Run: .venv/bin/python docs/figures/make_figures.py
 """
@@ -13,9 +14,18 @@ from matplotlib.patches import Circle, Rectangle
 
 from printability.config import get_preset
 from printability.data.defects import rim_margin, wall_cap
-from printability.geometry.measure import Hole, hole_mask, measure_wall, occupied
+from printability.geometry.measure import (
+    N_ANGLES,
+    T_STEP,
+    Hole,
+    hole_mask,
+    measure_wall,
+    occupied,
+    ray_walls,
+)
 
 OUT = Path(__file__).with_name("wall_definition.png")
+PATCH_OUT = Path(__file__).with_name("thin_patch.png")
 
 
 def main() -> None:
@@ -103,5 +113,49 @@ def main() -> None:
     print(OUT, f"measured wall {m.wall_vox} voxels, open={m.is_open}")
 
 
+def thin_patch() -> None:
+    """Two holes through a plate near its x = 8 face, their walls unrolled (along the axis x
+    around it): one parallel to the face (thin along its whole length), one tilted towards the
+    face so that it comes within b_np of the outside only at a spot (rejected)."""
+    th = get_preset("seed2021").at_resolution(64)
+    solid = np.zeros((64, 64, 64), bool)
+    solid[8:56, 8:56, 20:44] = True
+    cases = {
+        "thin wall: a patch, kept": Hole(np.array([15.5, 32.0, 32.0]), np.array([0, 0, 1.0]), 6.0),
+        "thin spot: rejected": Hole(
+            np.array([15.0, 32.0, 32.0]), np.array([np.sin(0.25), 0.0, np.cos(0.25)]), 6.0
+        ),
+    }
+    fig = Figure(figsize=(12, 4.6))
+    for i, (title, hole) in enumerate(cases.items()):
+        ax = fig.add_subplot(1, 2, i + 1)
+        rim = rim_margin(hole.radius, th)
+        walls = ray_walls(solid, hole, rim, wall_cap(th))
+        m = measure_wall(solid, hole, rim, wall_cap(th), th.b_np)
+        rows = np.flatnonzero(~np.isnan(walls).all(axis=1))
+        walls = walls[rows[0] : rows[-1] + 1]
+        image = ax.imshow(
+            walls.T, origin="lower", aspect="auto", cmap="viridis", vmin=0, vmax=wall_cap(th),
+            extent=(0, len(walls) * T_STEP, 0, 360),
+        )  # fmt: skip
+        thin = np.nan_to_num(walls, nan=np.inf) <= th.b_np
+        ys, xs = np.nonzero(thin.T)
+        ax.scatter((xs + 0.5) * T_STEP, (ys + 0.5) * 360 / N_ANGLES, s=6, c="red",
+                   label=f"wall <= b_np = {th.b_np:g} vox")  # fmt: skip
+        ax.set(
+            title=f"{title}\nthinnest wall {m.wall_vox:g} vox, largest thin patch "
+            f"{m.thin_extent_vox:.1f} vox (needs {th.b_p:g})",
+            xlabel="along the hole axis (voxels, rims left out)",
+            ylabel="around the hole (degrees)",
+        )
+        ax.legend(loc="center left", fontsize=8)
+        fig.colorbar(image, ax=ax, label="wall along the ray (voxels; blank: rim)")
+    fig.suptitle("A thin wall must be thin over a patch at least b_p voxels along or around")
+    fig.tight_layout()
+    fig.savefig(PATCH_OUT, dpi=110)
+    print(PATCH_OUT)
+
+
 if __name__ == "__main__":
     main()
+    thin_patch()

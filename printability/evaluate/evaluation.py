@@ -126,7 +126,7 @@ def evaluate(
     metrics.json, predictions.csv, the plots and report.html to `out`. Returns metrics.json.
 
     metrics.json holds the first checkpoint's figures at the top level (the contract in
-    DESIGN.md) and every model's under "models"."""
+    docs/usage.md) and every model's under "models"."""
     if not checkpoints:
         raise ValueError("give at least one --checkpoint")
     if gallery < 0:

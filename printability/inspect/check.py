@@ -352,7 +352,7 @@ def expand_paths(paths: Iterable[str | Path]) -> list[Path]:
 
 
 def exit_code(results: Sequence[PartCheck]) -> int:
-    """0 all printable, 1 some not printable, 2 some input could not be read (DESIGN.md)."""
+    """0 all printable, 1 some not printable, 2 some input could not be read."""
     if any(r.error for r in results):
         return EXIT_UNREADABLE
     return EXIT_PRINTABLE if all(r.printable for r in results) else EXIT_NOT_PRINTABLE

@@ -12,7 +12,7 @@ class DistNet(nn.Module):
     """Two 3^3 conv blocks of 32 channels at N/4 (the `distance_quarter` input of a 64^3 grid is
     16^3), a 2x max-pool, two 3^3 blocks of 64 at N/8; global mean+max pool; FC 128-1. A 1x1
     conv on the last block gives a defect logit per N/8 cell (`forward(x, cells=True)`), which
-    training supervises with where the defect is (the generator's defect masks). 176,772
+    training supervises with where the defect is (the generator's defect masks). 212,258
     parameters at width 1.
 
     Why the location head: a few cells decide the label of a whole part, and through the global

@@ -1,6 +1,6 @@
 """Horovod as the data-parallel engine: `horovodrun -np K ... train --dist horovod`.
 
-The seed's way (DESIGN.md): hvd.init(), a DistributedOptimizer that averages gradients with
+The 2021 study's way: hvd.init(), a DistributedOptimizer that averages gradients with
 allreduce, rank 0's parameters and optimizer state broadcast at the start, metric sums
 allreduced. horovod is imported here only, and only when `--dist horovod` asks for it; where it
 does not import, the error is one line that points to docs/horovod.md.
