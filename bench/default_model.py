@@ -30,6 +30,7 @@ def main() -> None:
     parser.add_argument("--model", default=None, help="default: the default model")
     parser.add_argument("--epochs", type=int, default=None, help="default: TrainConfig's")
     parser.add_argument("--select", default=None, help="best.pt's rule; default: TrainConfig's")
+    parser.add_argument("--patience", type=int, default=None, help="early stopping; default none")
     parser.add_argument("--target", type=float, default=0.99, help="test accuracy to reach")
     parser.add_argument("--out", type=Path, default=Path("out/bench/default_model"))
     args = parser.parse_args()
@@ -45,6 +46,8 @@ def main() -> None:
         base = replace(base, epochs=args.epochs)
     if args.select:
         base = replace(base, select=args.select)
+    if args.patience:
+        base = replace(base, patience=args.patience)
     runs = {}
     for seed in args.seeds:
         run = args.out / f"seed{seed}"
