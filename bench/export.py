@@ -25,10 +25,10 @@ import onnxruntime as ort
 import torch
 
 from printability.config import TrainConfig
-from printability.evaluate.predict import _has_bf16
+from printability.data.inputs import get_input
 from printability.inspect.export import export_onnx
-from printability.models import create_model
-from printability.models.inference import fuse_for_inference
+from printability.models import create_model, get_model_spec
+from printability.models.inference import fuse_for_inference, native_bf16
 from printability.train.checkpoint import save_checkpoint
 
 
@@ -56,12 +56,12 @@ def main() -> None:
     n, b = args.resolution, args.batch_size
     torch.manual_seed(0)
     model = create_model(args.model).eval()
-    x = (torch.rand(b, 1, n, n, n) < 0.3).float()
+    x = torch.rand(b, *get_input(get_model_spec(args.model).input).shape(n)).round()
     runners: dict[str, Callable[[], object]] = {}
 
     fused = fuse_for_inference(model)
     runners["torch fp32"] = torch.inference_mode()(lambda: fused(x))
-    if _has_bf16(torch.device("cpu")):
+    if native_bf16(torch.device("cpu")):
         last = copy.deepcopy(fused).to(memory_format=torch.channels_last_3d)
         x_last = x.to(memory_format=torch.channels_last_3d)
 
@@ -83,7 +83,7 @@ def main() -> None:
         options.graph_optimization_level = ort.GraphOptimizationLevel.ORT_ENABLE_ALL
         options.intra_op_num_threads = os.cpu_count() or 1
         session = ort.InferenceSession(str(onnx_path), options, ["CPUExecutionProvider"])
-        feed = {"voxels": x.numpy()}
+        feed = {session.get_inputs()[0].name: x.numpy()}
         runners["onnxruntime fp32"] = lambda: session.run(None, feed)
         rows = interleaved(runners, b, args.repeats)
         (got,) = session.run(None, feed)

@@ -7,19 +7,21 @@ import json
 import os
 import sys
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 
 from printability.config import (
     DEFECT_CLASSES,
     DIST_BACKENDS,
     OPTIMIZERS,
+    PRECISIONS,
     PRESETS,
     UNITS_TO_MM,
     GenerateConfig,
     TrainConfig,
     VoxelConfig,
 )
-from printability.data.inputs import INPUTS, get_input
+from printability.data.inputs import INPUTS
 from printability.inspect.processes import PROCESSES, get_process, with_limits
 
 EXIT_OK, EXIT_USAGE = 0, 2
@@ -141,7 +143,12 @@ def _parser() -> argparse.ArgumentParser:
     tr.add_argument("--lr", type=float, default=None)
     tr.add_argument("--optimizer", default=None, choices=OPTIMIZERS)
     tr.add_argument("--width", type=float, default=None, help="channel width multiplier")
-    tr.add_argument("--precision", default=None, choices=("auto", "bf16", "fp32"))
+    tr.add_argument(
+        "--precision",
+        default=None,
+        choices=PRECISIONS,
+        help="mixed precision: auto (bf16 where native, else fp16 on a GPU, else fp32)",
+    )
     tr.add_argument("--workers", type=int, default=None, help="DataLoader workers per process")
     tr.add_argument("--seed", type=int, default=None)
     tr.add_argument("--max-train-samples", type=int, default=None)
@@ -243,7 +250,16 @@ def _parser() -> argparse.ArgumentParser:
     tu.add_argument("--timeout", type=float, default=None, help="stop new trials after S seconds")
     tu.add_argument("--epochs", type=int, default=6, help="epochs per trial")
     tu.add_argument(
-        "--models", default="distnet", help="comma-separated models to search (default distnet)"
+        "--models",
+        nargs="+",
+        default=["distnet"],
+        help="models to search, by name, space- or comma-separated (default distnet)",
+    )
+    tu.add_argument(
+        "--input",
+        default=None,
+        choices=sorted(INPUTS),
+        help="what every trial's network reads (default: each model's own)",
     )
     tu.add_argument("--max-train-samples", type=int, default=None)
     tu.add_argument(
@@ -489,6 +505,9 @@ def _cmd_tune(args: argparse.Namespace) -> int:
     from printability.tune import format_summary, tune
 
     base = TrainConfig.from_dict(json.loads(args.config.read_text())) if args.config else None
+    if args.input:
+        base = replace(base or TrainConfig(), input=args.input)
+    models = [m.strip() for group in args.models for m in group.split(",") if m.strip()]
     summary = tune(
         args.data,
         args.out,
@@ -497,7 +516,7 @@ def _cmd_tune(args: argparse.Namespace) -> int:
         args.study,
         args.epochs,
         args.timeout,
-        [m.strip() for m in args.models.split(",") if m.strip()],
+        models,
         not args.no_mlflow,
         args.seed,
         args.max_train_samples,
@@ -588,8 +607,7 @@ def _cmd_models(args: argparse.Namespace) -> int:
 
     print(f"{'model':<14}{'parameters':>12}{'2021 study':>12}  {'input':<18}description")
     for name, spec in MODELS.items():
-        channels = get_input(spec.input).channels
-        count = count_parameters(create_model(name, in_channels=channels))
+        count = count_parameters(create_model(name))
         seed = f"{spec.seed_parameters / 1e6:.2f}M" if spec.seed_parameters else "-"
         print(f"{name:<14}{count:>12,}{seed:>12}  {spec.input:<18}{spec.description}")
     print("inputs (train --input NAME), made from an N^3 voxel grid:")

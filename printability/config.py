@@ -160,6 +160,9 @@ DIST_BACKENDS = ("auto", "torch", "horovod")
 """`printability train --dist`: auto = torch.distributed under torchrun, else one process."""
 
 
+PRECISIONS = ("auto", "bf16", "fp16", "fp32")
+
+
 @dataclass(frozen=True)
 class TrainConfig:
     """Everything a training run depends on besides the data; stored in every checkpoint."""
@@ -180,7 +183,7 @@ class TrainConfig:
     # validation F1; None runs the schedule to its end, whose annealed weights `select` keeps
     select: str = "final"  # best.pt: "final" weights of a finished schedule, or best "val_f1"
     augment: bool = True  # the 48 rotations and flips of the cube
-    precision: str = "auto"  # auto (bf16 where the hardware has it), bf16, fp32
+    precision: str = "auto"  # auto (bf16 where native, else fp16 on a GPU), bf16, fp16, fp32
     channels_last: bool = True
     num_workers: int = 1  # DataLoader worker processes per rank
     seed: int = 0
@@ -189,8 +192,10 @@ class TrainConfig:
     def __post_init__(self) -> None:
         if self.optimizer not in OPTIMIZERS:
             raise ValueError(f"unknown optimizer {self.optimizer!r}; choose from {OPTIMIZERS}")
-        if self.precision not in ("auto", "bf16", "fp32"):
-            raise ValueError(f"precision must be auto, bf16 or fp32, got {self.precision!r}")
+        if self.precision not in PRECISIONS:
+            raise ValueError(
+                f"precision must be one of {', '.join(PRECISIONS)}, got {self.precision!r}"
+            )
         if self.epochs < 1 or self.batch_size < 1 or self.lr <= 0:
             raise ValueError("epochs and batch_size must be >= 1 and lr > 0")
         if self.patience is not None and self.patience < 1:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import numpy as np
 import pytest
 import torch
 
@@ -28,7 +29,7 @@ def test_forward_gives_one_logit_per_sample(name, resolution):
 
 @pytest.mark.parametrize("name", [n for n, spec in MODELS.items() if spec.seed_parameters])
 def test_parameter_count_within_ten_percent_of_the_seed(name):
-    count = count_parameters(create_model(name))
+    count = count_parameters(create_model(name, in_channels=1))  # the study's occupancy grid
     assert abs(count - MODELS[name].seed_parameters) <= 0.1 * MODELS[name].seed_parameters
 
 
@@ -145,3 +146,83 @@ def test_stem_gives_the_same_numbers_in_training_and_inference():
     with torch.no_grad():
         without = stem(x)  # phase kernels + max
     torch.testing.assert_close(with_grad.detach(), without, rtol=1e-5, atol=1e-5)
+
+
+SEED_NETWORKS = ["vanilla3dcnn", "resnet_small", "inception_v1", "inception_v3"]
+
+
+@pytest.mark.parametrize("name", SEED_NETWORKS)
+def test_seed_networks_read_the_default_input_and_learn_from_it(name):
+    # the study's four read what the default model reads; a few steps tell a tunnel from none
+    from printability.data.inputs import model_input
+
+    assert MODELS[name].input == MODELS["distnet"].input == "distance_quarter"
+    torch.manual_seed(0)
+    grids = np.zeros((8, 32, 32, 32), bool)
+    grids[:, 6:26, 6:26, 8:24] = True
+    grids[4:, 14:17, 14:17, :] = False  # a 3x3 tunnel through half of them
+    x = torch.from_numpy(np.stack([model_input(g, "distance_quarter") for g in grids]))
+    y = torch.tensor([1.0] * 4 + [0.0] * 4)
+    model = create_model(name, dropout=0.0)
+    assert model(x).shape == (8,)  # 8^3 inputs: every pooling stage still has a cell
+    optimizer = torch.optim.Adam(model.parameters(), lr=1e-3)
+    losses = []
+    for _ in range(12):
+        optimizer.zero_grad()
+        loss = torch.nn.functional.binary_cross_entropy_with_logits(model(x), y)
+        loss.backward()
+        optimizer.step()
+        losses.append(loss.item())
+    assert losses[-1] < 0.5 * losses[0]
+
+
+def test_seed_networks_bench_marks_a_network_stuck_on_one_class():
+    import importlib.util
+    import types
+    from pathlib import Path
+
+    path = Path(__file__).parents[1] / "bench" / "seed_networks.py"
+    spec = importlib.util.spec_from_file_location("seed_networks", path)
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    args = types.SimpleNamespace(
+        input=None, epochs=None, seed=0, max_train_samples=None, batch_size=None, workers=None
+    )
+    run = {"parameters": 1000, "samples_per_second": 50.0, "epochs_run": 12, "train_seconds": 9.0}
+    scores = {"accuracy": 0.5, "f1": 0.667, "roc_auc": 0.5, "predicts_one_class": "printable"}
+    learned = {"accuracy": 0.95, "f1": 0.95, "roc_auc": 0.99, "predicts_one_class": None}
+    report = {"models": {"resnet_small": scores, "inception_v1": learned}}
+    rows = bench.table(args, {"resnet_small": run, "inception_v1": run}, report)
+    assert "| yes: says printable |" in rows[2] and rows[2].startswith("| resnet_small |")
+    assert "| no |" in rows[3] and "val accuracy 0.85" in rows[3]  # the study's figure beside
+    assert "| distance_quarter |" in rows[3]
+
+
+def test_large_kernels_start_centre_weighted_with_the_default_spread():
+    from printability.models.layers import local_init_
+
+    torch.manual_seed(0)
+    big, small = torch.nn.Conv3d(4, 8, 9), torch.nn.Conv3d(4, 8, 3)
+    spread, small_before = big.weight.std().item(), small.weight.clone()
+    local_init_(torch.nn.Sequential(big, small))
+    weight = big.weight.detach().abs()
+    assert weight[..., 4, 4, 4].mean() > 20 * weight[..., 0, 0, 0].mean()  # centre, corner
+    assert big.weight.std().item() == pytest.approx(spread, rel=1e-5)
+    assert torch.equal(small.weight, small_before)  # 3^3 kernels are left as they are
+    first = create_model("vanilla3dcnn").features[0][0].weight.detach().abs()
+    assert first[..., 4, 4, 4].mean() > 20 * first[..., 0, 0, 0].mean()  # the study's four
+
+
+def test_convs_with_a_large_fan_in_train_at_a_scaled_learning_rate():
+    from printability.train.loop import _param_groups
+
+    model = create_model("vanilla3dcnn")  # 21 input channels: first conv 21 * 9^3 inputs
+    groups = _param_groups(model, 1e-3, MODELS["vanilla3dcnn"].lr_fan_in)
+    lr_of = {id(p): g["lr"] for g in groups for p in g["params"]}
+    assert len(lr_of) == len(list(model.parameters()))  # every parameter in exactly one group
+    first, last = model.features[0][0].weight, model.features[6][0].weight  # 9^3, 3^3 x 96
+    assert lr_of[id(first)] == pytest.approx(1e-3 * 864 / (21 * 9**3))
+    assert lr_of[id(last)] == pytest.approx(1e-3 * 864 / (96 * 27))
+    assert lr_of[id(model.head[2].weight)] == 1e-3  # not a conv
+    distnet = _param_groups(create_model("distnet"), 1e-3, MODELS["distnet"].lr_fan_in)
+    assert len(distnet) == 1 and distnet[0]["lr"] == 1e-3  # the default model: one rate

@@ -188,3 +188,19 @@ def test_the_location_loss_is_on_for_models_with_that_head():
     missed = location_loss(torch.tensor([[-3.0]]), torch.tensor([[1.0]]))
     alarm = location_loss(torch.tensor([[3.0]]), torch.tensor([[0.0]]))
     assert missed > 10 * alarm
+
+
+def test_mixed_precision_is_bf16_where_native_and_fp16_only_on_a_gpu():
+    from printability.models.inference import native_bf16
+    from printability.train.distributed import DistContext
+    from printability.train.loop import _autocast_dtype
+
+    cpu = DistContext()
+    native = torch.bfloat16 if native_bf16(cpu.device) else None
+    assert _autocast_dtype(TrainConfig(precision="auto"), cpu) == native
+    assert _autocast_dtype(TrainConfig(precision="fp32"), cpu) is None
+    assert _autocast_dtype(TrainConfig(precision="bf16"), cpu) == torch.bfloat16
+    with pytest.raises(ValueError, match="fp16 needs a CUDA GPU"):
+        _autocast_dtype(TrainConfig(precision="fp16"), cpu)
+    with pytest.raises(ValueError, match="precision must be one of"):
+        TrainConfig(precision="fp8")

@@ -5,7 +5,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from printability.models.layers import conv_bn_relu
+from printability.models.layers import conv_bn_relu, local_init_
 
 
 class InceptionBlock3d(nn.Module):
@@ -38,7 +38,11 @@ class InceptionBlock3d(nn.Module):
 class InceptionNet3d(nn.Module):
     """Stem conv 5^3 64, 5^3 64, 3^3 192 (stride 2 and max-pools); inception blocks of width
     256/512/1024/1024 with max-pools between; global average pool; FC 512-64-1.
-    v1: 9,467,331 parameters; v3 (factorized 5^3, wider): 17,690,159."""
+    v1: 9,467,331 parameters; v3 (factorized 5^3, wider): 17,690,159.
+
+    `cells`, a 1x1 conv on the stem's last conv, is an auxiliary output for training only (see
+    Vanilla3DCNN; GoogLeNet trained with auxiliary classifiers for the same reason); the
+    classification path is the study's."""
 
     def __init__(
         self, version: int = 1, width: float = 1.0, dropout: float = 0.4, in_channels: int = 1
@@ -53,14 +57,14 @@ class InceptionNet3d(nn.Module):
             conv_bn_relu(in_channels, c[0], 5, stride=2),
             conv_bn_relu(c[0], c[0], 5),
             conv_bn_relu(c[0], c[1], 3),
-            nn.MaxPool3d(2),
+            nn.MaxPool3d(2, ceil_mode=True),
         )
         self.blocks = nn.Sequential(
             InceptionBlock3d(c[1], c[2], factorized, wide),
             InceptionBlock3d(c[2], c[3], factorized, wide),
-            nn.MaxPool3d(2),
+            nn.MaxPool3d(2, ceil_mode=True),
             InceptionBlock3d(c[3], c[4], factorized, wide),
-            nn.MaxPool3d(2),
+            nn.MaxPool3d(2, ceil_mode=True),
             InceptionBlock3d(c[4], c[5], factorized, wide),
         )
         self.head = nn.Sequential(
@@ -74,5 +78,16 @@ class InceptionNet3d(nn.Module):
             nn.Linear(64, 1),
         )
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.head(self.blocks(self.stem(x))).squeeze(1)
+        self.cells = nn.Conv3d(c[1], 1, 1)
+        local_init_(self)
+
+    def forward(
+        self, x: torch.Tensor, cells: bool = False
+    ) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor]:
+        """(B, C, n, n, n) -> logits (B,); with `cells`, also the auxiliary defect logits per
+        cell of the stem's last conv (n/2 per side), for the location loss."""
+        located = self.stem[:3](x)
+        logits = self.head(self.blocks(self.stem[3:](located))).squeeze(1)
+        if not cells:
+            return logits
+        return logits, self.cells(located).squeeze(1)

@@ -7,6 +7,7 @@ from dataclasses import dataclass
 
 from torch import nn
 
+from printability.data.inputs import get_input
 from printability.models.distnet import DistNet
 from printability.models.fastnet import FastNet
 from printability.models.inception import InceptionNet3d
@@ -23,9 +24,16 @@ class ModelSpec:
     build: Callable[..., nn.Module]
     description: str
     seed_parameters: int | None = None  # the 2021 study's parameter count, where it had one
-    input: str = "occupancy"
+    input: str = "distance_quarter"
     locates: bool = False
+    seed_result: str | None = None  # the 2021 study's test figures, where it had them
+    # the fan-in at which a conv trains at the full learning rate; one with more inputs trains at
+    # lr * lr_fan_in / fan_in (train/loop.py: _param_groups). None: every layer at lr.
+    lr_fan_in: int | None = None
 
+
+LR_FAN_IN = 864
+"""The inputs of DistNet's 3^3 convs of 32 channels, which train well at the default rate."""
 
 MODELS: dict[str, ModelSpec] = {
     "distnet": ModelSpec(
@@ -34,16 +42,48 @@ MODELS: dict[str, ModelSpec] = {
         input="distance_quarter",
         locates=True,
     ),
-    "fastnet": ModelSpec(FastNet, "full-resolution stem on the occupancy grid, max-pooled stages"),
-    "vanilla3dcnn": ModelSpec(Vanilla3DCNN, "the 2021 Vanilla3DCNN_large", 1_830_000),
-    "resnet_small": ModelSpec(ResNetSmall, "the 2021 ResNet_small", 8_300_000),
+    "fastnet": ModelSpec(
+        FastNet,
+        "full-resolution stem on the occupancy grid, max-pooled stages",
+        input="occupancy",
+    ),
+    # The study's four read the default model's input; only their first layer's input channels
+    # differ from the study's (`--input occupancy` gives its own input back).
+    "vanilla3dcnn": ModelSpec(
+        Vanilla3DCNN,
+        "the 2021 Vanilla3DCNN_large",
+        1_830_000,
+        seed_result="F1 0.45, ROC AUC 0.65",
+        locates=True,
+        lr_fan_in=LR_FAN_IN,
+    ),
+    "resnet_small": ModelSpec(
+        ResNetSmall,
+        "the 2021 ResNet_small",
+        8_300_000,
+        seed_result="F1 0, ROC AUC 0.52 (one class)",
+        locates=True,
+        lr_fan_in=LR_FAN_IN,
+    ),
     "inception_v1": ModelSpec(
-        lambda **kw: InceptionNet3d(version=1, **kw), "the 2021 InceptionNet v1", 9_300_000
+        lambda **kw: InceptionNet3d(version=1, **kw),
+        "the 2021 InceptionNet v1",
+        9_300_000,
+        seed_result="F1 0.96, ROC AUC 0.97, val accuracy 0.85",
+        locates=True,
+        lr_fan_in=LR_FAN_IN,
     ),
     "inception_v3": ModelSpec(
-        lambda **kw: InceptionNet3d(version=3, **kw), "the 2021 InceptionNet v3", 17_900_000
+        lambda **kw: InceptionNet3d(version=3, **kw),
+        "the 2021 InceptionNet v3",
+        17_900_000,
+        seed_result="F1 0.98, ROC AUC 0.99",
+        locates=True,
+        lr_fan_in=LR_FAN_IN,
     ),
 }
+SEED_INPUT = "occupancy"
+"""What the 2021 study's networks read: the voxel grid itself."""
 DEFAULT_MODEL = "distnet"
 
 
@@ -55,8 +95,11 @@ def get_model_spec(name: str) -> ModelSpec:
 
 
 def create_model(name: str = DEFAULT_MODEL, **kwargs) -> nn.Module:
-    """Build a registered model by name (kwargs: width, dropout, in_channels)."""
-    return get_model_spec(name).build(**kwargs)
+    """Build a registered model by name (kwargs: width, dropout, in_channels; in_channels
+    defaults to those of the model's own input)."""
+    spec = get_model_spec(name)
+    kwargs.setdefault("in_channels", get_input(spec.input).channels)
+    return spec.build(**kwargs)
 
 
 def count_parameters(model: nn.Module) -> int:

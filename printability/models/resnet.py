@@ -5,6 +5,8 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from printability.models.layers import local_init_
+
 
 class BasicBlock3d(nn.Module):
     """Two 3^3 convs with BN and a shortcut (1x1 conv when the shape changes), Dropout3d."""
@@ -32,7 +34,10 @@ class BasicBlock3d(nn.Module):
 
 class ResNetSmall(nn.Module):
     """Stem conv 5^3 stride 2 (64); stages 64/128/256 of two basic blocks (stride 2 from the
-    second stage) with Dropout3d 0.3; global average pool; FC 256-1. 8,237,505 parameters."""
+    second stage) with Dropout3d 0.3; global average pool; FC 256-1. 8,237,505 parameters.
+
+    `cells`, a 1x1 conv on the first stage's map, is an auxiliary output for training only (see
+    Vanilla3DCNN); the classification path is the study's."""
 
     def __init__(self, width: float = 1.0, dropout: float = 0.3, in_channels: int = 1) -> None:
         super().__init__()
@@ -53,5 +58,16 @@ class ResNetSmall(nn.Module):
         self.stages = nn.Sequential(*blocks)
         self.head = nn.Sequential(nn.AdaptiveAvgPool3d(1), nn.Flatten(), nn.Linear(c_in, 1))
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.head(self.stages(self.stem(x))).squeeze(1)
+        self.cells = nn.Conv3d(c[0], 1, 1)
+        local_init_(self)
+
+    def forward(
+        self, x: torch.Tensor, cells: bool = False
+    ) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor]:
+        """(B, C, n, n, n) -> logits (B,); with `cells`, also the auxiliary defect logits per
+        cell of the first stage's map (n/2 per side), for the location loss."""
+        located = self.stages[:2](self.stem(x))
+        logits = self.head(self.stages[2:](located)).squeeze(1)
+        if not cells:
+            return logits
+        return logits, self.cells(located).squeeze(1)

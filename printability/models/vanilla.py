@@ -5,19 +5,25 @@ from __future__ import annotations
 import torch
 from torch import nn
 
-from printability.models.layers import conv_bn_relu
+from printability.models.layers import conv_bn_relu, local_init_
 
 
 class Vanilla3DCNN(nn.Module):
     """Conv 9^3 32, 7^3 64, 5^3 96, 3^3 128, each with BN, ReLU and 2x max-pool; global average
-    pool; FC 128-32-1. 1,830,369 parameters at width 1 (any resolution)."""
+    pool; FC 128-32-1. 1,830,369 parameters at width 1 on the occupancy grid (any resolution:
+    the pools round up, so an 8^3 input, the distance input of a 32^3 grid, reaches 1^3).
+
+    `cells`, a 1x1 conv on the second block's map, is an auxiliary output for training only
+    (like GoogLeNet's auxiliary classifiers): the defect-location loss on it gives the early
+    layers a gradient towards the defect (models/distnet.py says why that matters). The
+    classification path is the study's."""
 
     def __init__(self, width: float = 1.0, dropout: float = 0.0, in_channels: int = 1) -> None:
         super().__init__()
         c = [max(1, round(w * width)) for w in (32, 64, 96, 128)]
         layers, c_in = [], in_channels
         for c_out, k in zip(c, (9, 7, 5, 3), strict=True):
-            layers += [conv_bn_relu(c_in, c_out, k), nn.MaxPool3d(2)]
+            layers += [conv_bn_relu(c_in, c_out, k), nn.MaxPool3d(2, ceil_mode=True)]
             c_in = c_out
         self.features = nn.Sequential(*layers)
         self.head = nn.Sequential(
@@ -29,5 +35,16 @@ class Vanilla3DCNN(nn.Module):
             nn.Linear(32, 1),
         )
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.head(self.features(x)).squeeze(1)
+        self.cells = nn.Conv3d(c[1], 1, 1)
+        local_init_(self)
+
+    def forward(
+        self, x: torch.Tensor, cells: bool = False
+    ) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor]:
+        """(B, C, n, n, n) -> logits (B,); with `cells`, also the auxiliary defect logits per
+        cell of the second conv block's map (n/2 per side), for the location loss."""
+        located = self.features[:3](x)
+        logits = self.head(self.features[3:](located)).squeeze(1)
+        if not cells:
+            return logits
+        return logits, self.cells(located).squeeze(1)

@@ -4,6 +4,7 @@ that they load with torch.load(weights_only=True) (nothing a user hands in is un
 from __future__ import annotations
 
 import os
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -16,11 +17,11 @@ from printability.data.inputs import get_input
 from printability.models import create_model, get_model_spec
 
 FORMAT = "printability-checkpoint-1"
+LEGACY_INPUT = "occupancy"
 
 
 def model_input(config: TrainConfig) -> str:
-    """The network input a TrainConfig trains on: its own, else its model's (data/inputs.py).
-    Checkpoints from before inputs were named hold None, and their models read occupancy."""
+    """The network input a TrainConfig trains on: its own, else its model's (data/inputs.py)."""
     return config.input or get_model_spec(config.model).input
 
 
@@ -34,23 +35,24 @@ def model_kwargs(config: TrainConfig) -> dict[str, Any]:
 
 
 def checkpoint_input(payload: dict[str, Any]) -> str:
-    """The network input a loaded checkpoint expects (what its model was trained on)."""
-    return model_input(
-        TrainConfig.from_dict(payload.get("train_config") or {"model": payload["model"]})
-    )
+    """The network input a loaded checkpoint expects (what its model was trained on).
+    Training names it in every checkpoint; one without a name read the occupancy grid, which was
+    every model's input before inputs had names."""
+    return (payload.get("train_config") or {}).get("input") or LEGACY_INPUT
 
 
 def save_checkpoint(
     path: Path, model: nn.Module, config: TrainConfig, data_info: dict, **state: Any
 ) -> None:
     """Write atomically: weights, model name and arguments, the dataset's config (how meshes
-    were preprocessed), the training config, and any extra state (epoch, optimizer, metrics)."""
+    were preprocessed), the training config with its input named, and any extra state (epoch,
+    optimizer, metrics)."""
     payload = {
         "format": FORMAT,
         "model": config.model,
         "model_kwargs": model_kwargs(config),
         "state_dict": {k: v.detach().cpu() for k, v in model.state_dict().items()},
-        "train_config": config.to_dict(),
+        "train_config": replace(config, input=model_input(config)).to_dict(),
         "data": _plain(data_info),
         **{k: _plain(v) for k, v in state.items()},
     }

@@ -120,7 +120,8 @@ def _train(
         optimizer, _warmup_cosine(config, len(loader), total_steps)
     )
     loss_fn = nn.BCEWithLogitsLoss()
-    bf16 = _use_bf16(config, ctx.device)
+    amp = _autocast_dtype(config, ctx)
+    scaler = torch.amp.GradScaler(ctx.device.type, enabled=amp == torch.float16)
 
     state = {
         "epoch": 0,
@@ -158,7 +159,7 @@ def _train(
                     "data": data_info,
                     "parameters": count_parameters(model),
                     "world_size": ctx.world_size,
-                    "bf16": bf16,
+                    "precision": _precision_name(amp),
                 }
             )
             (out / "model.txt").write_text(
@@ -168,7 +169,8 @@ def _train(
     if ctx.is_main:
         print(
             f"{ctx.backend} rank {ctx.rank}/{ctx.world_size} (local {ctx.local_rank}) "
-            f"on {ctx.device}; {config.model} {count_parameters(model):,} parameters; bf16 {bf16}; "
+            f"on {ctx.device} ({_precision_name(amp)}); "
+            f"{config.model} {count_parameters(model):,} parameters; "
             f"train {len(train_set)} / val {len(val_set)} / test {len(test_set)}"
         )
 
@@ -184,7 +186,8 @@ def _train(
                 optimizer,
                 scheduler,
                 loss_fn,
-                bf16,
+                amp,
+                scaler,
                 memory_format,
                 ctx,
                 progress,
@@ -196,7 +199,7 @@ def _train(
             state["train_seconds"] += seconds
             state["train_samples"] += seen
             ctx.sync_buffers(model)
-            val = _evaluate(model, val_loader, loss_fn, bf16, memory_format, ctx)
+            val = _evaluate(model, val_loader, loss_fn, amp, memory_format, ctx)
             row = {
                 "epoch": epoch + 1,
                 "train_loss": train_loss,
@@ -204,6 +207,7 @@ def _train(
                 "val_loss": val["loss"],
                 "val_accuracy": val["accuracy"],
                 "val_f1": val["f1"],
+                "val_learned": val["predicts_one_class"] is None,  # both answers given
                 "samples_per_second": seen / seconds,
                 "lr": optimizer.param_groups[0]["lr"],
             }
@@ -255,7 +259,7 @@ def _train(
         # Compare the trained weights across ranks before every rank loads rank 0's best.
         in_sync = ctx.same_on_all_ranks(_checksum(model))
         model.load_state_dict(load_checkpoint(best_path)["state_dict"])
-        test = _evaluate(model, test_loader, loss_fn, bf16, memory_format, ctx)
+        test = _evaluate(model, test_loader, loss_fn, amp, memory_format, ctx)
         metrics = {
             "model": config.model,
             "parameters": count_parameters(model),
@@ -270,7 +274,7 @@ def _train(
             "world_size": ctx.world_size,
             "dist": ctx.backend,
             "ranks_in_sync": in_sync,
-            "bf16": bf16,
+            "precision": _precision_name(amp),
         }
         if ctx.is_main:
             (out / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
@@ -312,7 +316,8 @@ def _train_epoch(
     optimizer,
     scheduler,
     loss_fn,
-    bf16,
+    amp,
+    scaler,
     memory_format,
     ctx,
     progress,
@@ -331,7 +336,7 @@ def _train_epoch(
     for x, y, *cells in bar:
         x = x.to(ctx.device, memory_format=memory_format, non_blocking=True)
         y = y.to(ctx.device)
-        with torch.autocast(ctx.device.type, dtype=torch.bfloat16, enabled=bf16):
+        with torch.autocast(ctx.device.type, dtype=amp, enabled=amp is not None):
             if cells:
                 logits, cell_logits = net(x, cells=True)
             else:
@@ -341,8 +346,9 @@ def _train_epoch(
             target = cells[0].to(ctx.device)
             loss = loss + location_weight * location_loss(cell_logits.float(), target)
         optimizer.zero_grad()  # sets to None; Horovod's optimizer takes no arguments here
-        loss.backward()
-        optimizer.step()
+        scaler.scale(loss).backward()  # fp16 only: scaled so small gradients do not underflow
+        scaler.step(optimizer)
+        scaler.update()
         scheduler.step()
         loss_sum += loss.item() * len(y)
         correct += ((logits.detach().float() > 0) == (y > 0.5)).sum().item()
@@ -356,14 +362,14 @@ def _train_epoch(
 
 
 @torch.no_grad()
-def _evaluate(model, loader, loss_fn, bf16, memory_format, ctx) -> dict[str, Any]:
+def _evaluate(model, loader, loss_fn, amp, memory_format, ctx) -> dict[str, Any]:
     """Loss, accuracy, precision, recall, F1 and confusion matrix over every rank's share."""
     model.eval()
     loss_sum, tn, fp, fn, tp = 0.0, 0, 0, 0, 0
     for x, y in loader:
         x = x.to(ctx.device, memory_format=memory_format)
         y = y.to(ctx.device)
-        with torch.autocast(ctx.device.type, dtype=torch.bfloat16, enabled=bf16):
+        with torch.autocast(ctx.device.type, dtype=amp, enabled=amp is not None):
             logits = model(x).float()
         loss_sum += loss_fn(logits, y).item() * len(y)
         pred, truth = logits > 0, y > 0.5
@@ -456,7 +462,8 @@ def _shard(dataset: VoxelTorchDataset, ctx: DistContext):
 
 
 def _optimizer(model: nn.Module, config: TrainConfig) -> torch.optim.Optimizer:
-    params, lr, wd = model.parameters(), config.lr, config.weight_decay
+    lr, wd = config.lr, config.weight_decay
+    params = _param_groups(model, lr, get_model_spec(config.model).lr_fan_in)
     if config.optimizer == "adam":
         return torch.optim.Adam(params, lr=lr, betas=(config.momentum, 0.999), weight_decay=wd)
     if config.optimizer == "adamw":
@@ -466,6 +473,28 @@ def _optimizer(model: nn.Module, config: TrainConfig) -> torch.optim.Optimizer:
             params, lr=lr, momentum=config.momentum, nesterov=True, weight_decay=wd
         )
     return torch.optim.Adadelta(params, lr=lr, weight_decay=wd)
+
+
+def _param_groups(model: nn.Module, lr: float, lr_fan_in: int | None) -> list[dict[str, Any]]:
+    """All parameters at lr; with `lr_fan_in`, one group per layer, in which a Conv3d with more
+    inputs than that trains at lr * lr_fan_in / fan_in.
+
+    Why: Adam moves every weight by about lr per step whatever the layer's size, so a conv with
+    15,309 inputs (9^3 x 21) changes its outputs far more per step, relative to their size, than
+    a 3^3 conv of 32 channels; scaled, the study's large kernels take steps of the size the
+    default model's take, and they learn instead of staying at chance (docs/results.md)."""
+    if not lr_fan_in:
+        return [{"params": list(model.parameters()), "lr": lr}]
+    groups = []
+    for module in model.modules():
+        own = list(module.parameters(recurse=False))
+        if not own:
+            continue
+        scale = 1.0
+        if isinstance(module, nn.Conv3d):
+            scale = min(1.0, lr_fan_in / module.weight[0].numel())
+        groups.append({"params": own, "lr": lr * scale})
+    return groups
 
 
 def _warmup_cosine(config: TrainConfig, steps_per_epoch: int, total_steps: int):
@@ -481,11 +510,27 @@ def _warmup_cosine(config: TrainConfig, steps_per_epoch: int, total_steps: int):
     return factor
 
 
-def _use_bf16(config: TrainConfig, device: torch.device) -> bool:
-    """bf16 autocast where the hardware runs it natively (AMX/AVX-512 bf16 CPUs, Ampere+ GPUs)."""
-    if config.precision != "auto":
-        return config.precision == "bf16"
-    return native_bf16(device)
+def _autocast_dtype(config: TrainConfig, ctx: DistContext) -> torch.dtype | None:
+    """The mixed-precision dtype of autocast, None for fp32. "auto": bf16 where the hardware
+    runs it natively (AMX/AVX-512 bf16 CPUs, Ampere+ GPUs), else fp16 on a GPU (with loss
+    scaling), else fp32."""
+    device, precision = ctx.device, config.precision
+    if precision == "auto":
+        if native_bf16(device):
+            return torch.bfloat16
+        precision = "fp16" if device.type == "cuda" else "fp32"
+    if precision == "fp16":
+        if device.type != "cuda":
+            raise ValueError("--precision fp16 needs a CUDA GPU; use bf16 or fp32 on a CPU")
+        if ctx.backend == "horovod":
+            raise ValueError("--precision fp16 is not supported with Horovod; use bf16 or fp32")
+        return torch.float16
+    return torch.bfloat16 if precision == "bf16" else None
+
+
+def _precision_name(amp: torch.dtype | None) -> str:
+    """How a run's metrics name its precision."""
+    return {torch.bfloat16: "bf16", torch.float16: "fp16"}.get(amp, "fp32")
 
 
 def _share_cpu_threads(ctx: DistContext) -> None:
