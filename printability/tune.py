@@ -76,9 +76,17 @@ def base_params(base: TrainConfig, models: Sequence[str]) -> dict[str, Any]:
     }
 
 
+def learned_f1(f1: float, learned: bool) -> float:
+    """A trial's value: validation F1, or 0 for a network that gave one answer for every
+    validation sample. On balanced data, "printable" for everything scores F1 0.667, more than a
+    network that has begun to learn, so the search would favour stuck networks."""
+    return f1 if learned else 0.0
+
+
 def pruning_callback(trial: optuna.Trial, track: bool = False) -> Callable[[int, dict], None]:
-    """The `on_epoch` of train(): report the epoch's validation F1, raise TrialPruned when the
-    pruner says so. With `track`, tags the trial's MLflow run (active during training)."""
+    """The `on_epoch` of train(): report the epoch's validation F1 (`learned_f1`), raise
+    TrialPruned when the pruner says so. With `track`, tags the trial's MLflow run (active during
+    training)."""
 
     def on_epoch(epoch: int, row: dict[str, Any]) -> None:
         if track and epoch == 1:
@@ -90,9 +98,10 @@ def pruning_callback(trial: optuna.Trial, track: bool = False) -> Callable[[int,
                     {"optuna.study": trial.study.study_name, "optuna.trial": trial.number}
                 )
                 trial.set_user_attr("mlflow_run_id", run.info.run_id)
-        trial.report(row["val_f1"], epoch)
+        value = learned_f1(row["val_f1"], row.get("val_learned", True))
+        trial.report(value, epoch)
         if trial.should_prune():
-            raise optuna.TrialPruned(f"val F1 {row['val_f1']:.4f} at epoch {epoch}")
+            raise optuna.TrialPruned(f"val F1 {value:.4f} at epoch {epoch}")
 
     return on_epoch
 
@@ -102,14 +111,18 @@ def open_study(
     study_name: str,
     seed: int | None = None,
     startup_trials: int = 2,
+    warmup_epochs: int = 0,
 ) -> optuna.Study:
     """Create the study in `storage`, or load it if it exists (another process may be running
-    it). Maximises validation F1; TPE sampler, MedianPruner after `startup_trials` complete."""
+    it). Maximises validation F1; TPE sampler, MedianPruner after `startup_trials` complete,
+    never within a trial's first `warmup_epochs` epochs."""
     url = storage or f"sqlite:///{Path(DEFAULT_STORAGE).resolve()}"
     if url.startswith("sqlite:///") and not url.endswith(":memory:"):
         Path(url.removeprefix("sqlite:///")).parent.mkdir(parents=True, exist_ok=True)
     sampler = optuna.samplers.TPESampler(seed=seed)
-    pruner = optuna.pruners.MedianPruner(n_startup_trials=startup_trials, n_warmup_steps=0)
+    pruner = optuna.pruners.MedianPruner(
+        n_startup_trials=startup_trials, n_warmup_steps=warmup_epochs + 1
+    )  # steps are 1-based epochs; the pruner judges a step from n_warmup_steps on
     for attempt in range(5):
         try:
             return optuna.create_study(
@@ -199,7 +212,8 @@ def tune(
         **({} if seed is None else {"seed": seed}),
     )
 
-    study = open_study(storage, study_name, seed)
+    # the study's large networks are at chance for the first epochs; judge them on the second half
+    study = open_study(storage, study_name, seed, warmup_epochs=epochs // 2)
     _check_models(study, models)
     if not study.get_trials(deepcopy=False):
         study.enqueue_trial(base_params(base, models), skip_if_exists=True)
@@ -223,7 +237,7 @@ def tune(
         trial.set_user_attr("val_confusion_matrix", metrics["val"]["confusion_matrix"])
         trial.set_user_attr("test_f1", metrics["test"]["f1"])
         trial.set_user_attr("epochs_run", metrics["epochs_run"])
-        return metrics["val"]["f1"]
+        return learned_f1(metrics["val"]["f1"], metrics["val"]["predicts_one_class"] is None)
 
     parent = _parent_run(study, storage, data, models, base) if track else None
     callbacks = [_log_to_parent] if parent is not None else []

@@ -145,3 +145,48 @@ def test_bad_input_is_one_line_and_exit_2(train_data, tmp_path, capsys, study):
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 3 and all(line.startswith("printability: error:") for line in err)
     assert "not a dataset" in err[0] and "nonet" in err[1] and "new --study" in err[2]
+
+
+def test_the_study_networks_are_tuned_on_the_default_input_or_the_one_given(train_data, tmp_path):
+    from printability.train.checkpoint import checkpoint_input, load_checkpoint
+
+    fixed = tmp_path / "base.json"
+    fixed.write_text(json.dumps({"num_workers": 0, "precision": "fp32", "warmup_epochs": 0.2}))
+    storage = f"sqlite:///{tmp_path / 'optuna.db'}"
+    common = ["tune", "--data", str(train_data), "--epochs", "1", "--max-train-samples", "16",
+              "--config", str(fixed), "--storage", storage, "--no-mlflow",
+              "--seed", "0"]  # fmt: skip
+    seed_four = ["vanilla3dcnn", "resnet_small", "inception_v1", "inception_v3"]
+    out = tmp_path / "four"
+    assert main([*common, "--study", "four", "--trials", "2", "--out", str(out),
+                 "--models", *seed_four[:2], ",".join(seed_four[2:])]) == 0  # fmt: skip
+    study = optuna.load_study(study_name="four", storage=storage)
+    assert study.user_attrs["models"] == seed_four  # space- and comma-separated both count
+    for trial_dir in sorted(out.glob("trial-*")):
+        payload = load_checkpoint(trial_dir / "best.pt")
+        assert payload["model"] in seed_four
+        assert checkpoint_input(payload) == "distance_quarter"
+    out = tmp_path / "occupancy"
+    assert main([*common, "--study", "occ", "--trials", "1", "--out", str(out),
+                 "--models", "vanilla3dcnn", "--input", "occupancy"]) == 0  # fmt: skip
+    payload = load_checkpoint(out / "trial-0000" / "best.pt")
+    assert checkpoint_input(payload) == "occupancy" and payload["model_kwargs"]["in_channels"] == 1
+
+
+def test_a_network_stuck_on_one_class_scores_zero_and_early_epochs_are_not_pruned(tmp_path):
+    from printability.tune import learned_f1
+
+    assert learned_f1(0.667, learned=False) == 0.0  # "printable" for all: F1 0.667 on balance
+    assert learned_f1(0.6, learned=True) == 0.6
+    study = open_study(f"sqlite:///{tmp_path / 'w.db'}", "w", seed=0, warmup_epochs=2)
+    for value in (0.8, 0.9):
+        trial = study.ask()
+        for epoch in (1, 2, 3):
+            trial.report(value, epoch)
+        study.tell(trial, value)
+    slow = study.ask()
+    on_epoch = pruning_callback(slow)
+    for epoch in (1, 2):  # at chance in its first epochs, as the study's large networks are
+        on_epoch(epoch, {"val_f1": 0.667, "val_learned": False})
+    with pytest.raises(optuna.TrialPruned, match="val F1 0.0000 at epoch 3"):
+        on_epoch(3, {"val_f1": 0.667, "val_learned": False})
