@@ -23,7 +23,7 @@ from torch import nn
 
 from printability.data.torch_dataset import VoxelTorchDataset
 from printability.models import create_model
-from printability.models.layers import conv_bn_relu
+from printability.models.layers import conv_bn_relu, local_init_
 from printability.models.registry import LR_FAN_IN
 from printability.train.loop import _param_groups, location_loss
 
@@ -38,18 +38,16 @@ VARIANTS = {
 
 
 def build(kernels: tuple[int, ...], centre_init: bool) -> nn.Module:
-    """Vanilla3DCNN for the distance input; its convs re-made with `kernels`, and the default
-    initialisation unless `centre_init` (the model's own, models/layers.py: local_init_)."""
+    """Vanilla3DCNN for the distance input with its convs re-made with `kernels` (the default
+    initialisation), then centre-weighted if `centre_init` (models/layers.py: local_init_)."""
     torch.manual_seed(0)
     model = create_model("vanilla3dcnn")
-    if centre_init and kernels == (9, 7, 5, 3):
-        return model
     layers, c_in = [], model.features[0][0].in_channels
     for c_out, k in zip((32, 64, 96, 128), kernels, strict=True):
         layers += [conv_bn_relu(c_in, c_out, k), nn.MaxPool3d(2, ceil_mode=True)]
         c_in = c_out
-    model.features = nn.Sequential(*layers)  # default (uniform) initialisation
-    return model
+    model.features = nn.Sequential(*layers)
+    return local_init_(model) if centre_init else model
 
 
 def fit(name: str, data: tuple, steps: int) -> tuple[float, float, float]:

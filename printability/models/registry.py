@@ -82,8 +82,6 @@ MODELS: dict[str, ModelSpec] = {
         lr_fan_in=LR_FAN_IN,
     ),
 }
-SEED_INPUT = "occupancy"
-"""What the 2021 study's networks read: the voxel grid itself."""
 DEFAULT_MODEL = "distnet"
 
 
