@@ -88,6 +88,26 @@ def _parser() -> argparse.ArgumentParser:
         "--shard", default="0/1", help="build only part i of N (i/N), for many machines"
     )
     gen.add_argument("--parts-per-shard", type=int, default=64)
+    gen.add_argument(
+        "--families",
+        nargs="+",
+        default=None,
+        help="procedural part families to draw from, space- or comma-separated "
+        "(default: all; printability parts --list)",
+    )
+    gen.add_argument(
+        "--holdout-families",
+        nargs="+",
+        default=[],
+        help="families whose parts all go to the test split (a leave-families-out evaluation)",
+    )
+    gen.add_argument(
+        "--windows",
+        type=float,
+        default=0.0,
+        help="fraction of base parts made as windows cut from a bigger grid, like the windows "
+        "check judges on large parts (0..1)",
+    )
     gen.add_argument("--resume", action="store_true", help="finish an interrupted run in --out")
     gen.add_argument("--no-progress", action="store_true")
     gen.set_defaults(func=_cmd_generate)
@@ -102,6 +122,12 @@ def _parser() -> argparse.ArgumentParser:
     )
     show.add_argument(
         "--per-class", type=int, default=0, help="a contact sheet with K samples of each class"
+    )
+    show.add_argument(
+        "--per-family",
+        type=int,
+        default=0,
+        help="a contact sheet with K clean base parts of each part family",
     )
     show.add_argument(
         "--out", type=Path, default=None, help="PNG to write (default: <sample or mesh>.png)"
@@ -280,11 +306,20 @@ def _parser() -> argparse.ArgumentParser:
     models.set_defaults(func=_cmd_models)
 
     parts = sub.add_parser("parts", help="write procedural base parts as STL files")
-    parts.add_argument("--out", required=True, type=Path)
-    parts.add_argument("--count", type=int, default=8)
+    parts.add_argument("--out", type=Path, default=None, help="folder for the STL files")
+    parts.add_argument("--count", type=int, default=8, help="parts per family (with --kind)")
     parts.add_argument("--seed", type=int, default=0)
+    parts.add_argument(
+        "--kind", nargs="+", default=None, help="only these families (default: a random mix)"
+    )
+    parts.add_argument("--list", action="store_true", help="list the part families and stop")
     parts.set_defaults(func=_cmd_parts)
     return parser
+
+
+def _names(groups: Sequence[str]) -> tuple[str, ...]:
+    """Names given space- or comma-separated (`--models a,b c`), in order, without blanks."""
+    return tuple(n.strip() for group in groups for n in group.split(",") if n.strip())
 
 
 def _parse_shard(text: str) -> tuple[int, int]:
@@ -311,6 +346,9 @@ def _cmd_generate(args: argparse.Namespace) -> int:
         radius_factor=args.radius_factor,
         units=args.units,
         parts_per_shard=args.parts_per_shard,
+        families=_names(args.families) if args.families else None,
+        holdout_families=_names(args.holdout_families),
+        window_fraction=args.windows,
         voxel=VoxelConfig(resolution=args.resolution, pitch_mm=args.pitch_mm),
     )
     if config.source != "procedural" and not Path(config.source).is_dir():
@@ -419,7 +457,13 @@ def _cmd_show(args: argparse.Namespace) -> int:
         ds = open_dataset(args.path)
         if len(ds) == 0:
             raise ValueError(f"{args.path}: dataset has no samples")
-        if args.per_class > 0:
+        if args.per_family > 0:
+            picks = _per_family(ds, args.per_family)
+            out = args.out or Path("families.png")
+            render.render_grid(
+                [ds[i] for i in picks], out, columns=max(args.per_family, 5), caption="part_kind"
+            )
+        elif args.per_class > 0:
             picks = [i for c in DEFECT_CLASSES for i in _indices_of(ds, c)[: args.per_class]]
             out = args.out or Path("samples.png")
             render.render_grid([ds[i] for i in picks], out, columns=args.per_class)
@@ -435,6 +479,15 @@ def _cmd_show(args: argparse.Namespace) -> int:
         render.render_mesh(mesh, out, title=args.path.name)
     print(out)
     return EXIT_OK
+
+
+def _per_family(ds, k: int) -> list[int]:
+    """Up to k clean (no_defect) samples of each part family in the dataset, family by family."""
+    picks: dict[str, list[int]] = {}
+    for i, r in enumerate(ds.records):
+        if r["defect"] == "no_defect" and len(picks.setdefault(r["part_kind"], [])) < k:
+            picks[r["part_kind"]].append(i)
+    return [i for kind in sorted(picks) for i in picks[kind]]
 
 
 def _indices_of(ds, defect: str) -> list[int]:
@@ -507,7 +560,7 @@ def _cmd_tune(args: argparse.Namespace) -> int:
     base = TrainConfig.from_dict(json.loads(args.config.read_text())) if args.config else None
     if args.input:
         base = replace(base or TrainConfig(), input=args.input)
-    models = [m.strip() for group in args.models for m in group.split(",") if m.strip()]
+    models = list(_names(args.models))
     summary = tune(
         args.data,
         args.out,
@@ -620,11 +673,20 @@ def _cmd_models(args: argparse.Namespace) -> int:
 
 def _cmd_parts(args: argparse.Namespace) -> int:
     from printability.data.generate import write_part_stl
+    from printability.geometry.parts import part_descriptions
 
+    if args.list:
+        for name, text in part_descriptions().items():
+            print(f"{name:<14}{text}")
+        return EXIT_OK
+    if args.out is None:
+        raise ValueError("parts: --out FOLDER is required (or --list)")
     args.out.mkdir(parents=True, exist_ok=True)
     config = GenerateConfig(seed=args.seed)
-    for i in range(args.count):
-        path = args.out / f"part-{i:04d}.stl"
-        write_part_stl(config, i, path)
-        print(path)
+    kinds = _names(args.kind) if args.kind else (None,)
+    for kind in kinds:
+        for i in range(args.count):
+            path = args.out / f"{kind or 'part'}-{i:04d}.stl"
+            write_part_stl(config, i, path, kind)
+            print(path)
     return EXIT_OK

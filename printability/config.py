@@ -107,6 +107,9 @@ class GenerateConfig:
     split_fractions: tuple[float, float, float] = (0.8, 0.1, 0.1)
     parts_per_shard: int = 64
     max_tries: int = 80  # hole placements tried per defect before giving up on a base part
+    families: tuple[str, ...] | None = None  # procedural part families drawn from; None: all
+    holdout_families: tuple[str, ...] = ()  # families whose parts all go to the test split
+    window_fraction: float = 0.0  # base parts made as windows of a bigger grid (data/windows.py)
     voxel: VoxelConfig = field(default_factory=VoxelConfig)
     select: SelectConfig = field(default_factory=SelectConfig)
 
@@ -119,6 +122,10 @@ class GenerateConfig:
             raise ValueError(f"max_tries must be >= 1, got {self.max_tries}")
         if self.radius_factor < 1:
             raise ValueError(f"radius_factor must be >= 1, got {self.radius_factor}")
+        if not 0 <= self.window_fraction <= 1:
+            raise ValueError(f"window_fraction must be in 0..1, got {self.window_fraction}")
+        if self.window_fraction and self.voxel.pitch_mm is not None:
+            raise ValueError("window parts are fitted to a bigger grid: no fixed pitch_mm")
         if self.max_holes < 1:
             raise ValueError(f"max_holes must be >= 1, got {self.max_holes}")
         if self.units not in UNITS_TO_MM:
@@ -148,8 +155,11 @@ class GenerateConfig:
             data["voxel"] = VoxelConfig(**data["voxel"])
         if "select" in data:
             data["select"] = SelectConfig(**data["select"])
-        if "split_fractions" in data:
-            data["split_fractions"] = tuple(data["split_fractions"])
+        for key in ("split_fractions", "holdout_families"):
+            if key in data:
+                data[key] = tuple(data[key])
+        if data.get("families") is not None:
+            data["families"] = tuple(data["families"])
         return cls(**data)
 
 

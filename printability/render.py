@@ -385,15 +385,19 @@ def render_mesh(mesh: trimesh.Trimesh, out_png: str | Path, title: str = "") -> 
     return save_figure(fig, out_png)
 
 
-def _caption(record: dict) -> str:
-    """Short contact-sheet caption: the defect class and the label word."""
-    return f"{record.get('defect', '?')}\n{_label_word(record)}"
+def _caption(record: dict, field: str = "defect") -> str:
+    """Short contact-sheet caption: the defect class (or another field) and the label word."""
+    return f"{record.get(field, '?')}\n{_label_word(record)}"
 
 
 def render_grid(
-    samples: list[tuple[np.ndarray, dict[str, Any]]], out_png: str | Path, columns: int = 4
+    samples: list[tuple[np.ndarray, dict[str, Any]]],
+    out_png: str | Path,
+    columns: int = 4,
+    caption: str = "defect",
 ) -> Path:
-    """A contact sheet: one small 3-D view per sample, captioned with its defect class."""
+    """A contact sheet: one small 3-D view per sample, captioned with its defect class (or
+    the manifest field `caption`, such as part_kind)."""
     columns = max(1, min(columns, len(samples) or 1))
     rows = max(1, math.ceil(len(samples) / columns))
     fig = Figure(figsize=(3.2 * columns, 3.4 * rows))
@@ -404,7 +408,7 @@ def render_grid(
         axis = _hole_axis(record) if has_hole else None
         ax = fig.add_subplot(rows, columns, k + 1, projection="3d")
         _draw_voxels_3d(ax, grid, axis, center, max_side=32)
-        ax.set_title(_caption(record), fontsize=10)
+        ax.set_title(_caption(record, caption), fontsize=10)
         ax.set_xticklabels([])
         ax.set_yticklabels([])
         ax.set_zticklabels([])

@@ -248,3 +248,34 @@ def test_failed_procedural_run_leaves_no_dataset_behind(tmp_path, capsys):
         assert rc == 2
         _error_line(capsys)
         assert not (out / "dataset.json").exists()
+
+
+# --- part families -----------------------------------------------------------------------------
+
+
+def test_parts_list_names_every_family(capsys):
+    from printability.geometry.parts import PART_KINDS
+
+    assert main(["parts", "--list"]) == 0
+    names = [line.split()[0] for line in capsys.readouterr().out.splitlines()]
+    assert names == list(PART_KINDS)
+
+
+def test_parts_of_chosen_families_and_a_contact_sheet_per_family(tmp_path, capsys):
+    stl = tmp_path / "stl"
+    assert main(["parts", "--out", str(stl), "--kind", "blob,pipe", "--count", "1"]) == 0
+    written = sorted(p.name for p in (tmp_path / "stl").iterdir())
+    assert written == ["blob-0000.stl", "pipe-0000.stl"]
+    assert trimesh.load(tmp_path / "stl" / "blob-0000.stl").is_watertight
+    data = tmp_path / "data"
+    args = ["generate", "--out", str(data), "--count", "12", "--families", "shell", "csg", *TINY]
+    assert main(args) == 0
+    sheet = tmp_path / "families.png"
+    assert main(["show", str(data), "--per-family", "1", "--out", str(sheet)]) == 0
+    assert sheet.stat().st_size > 10_000
+
+
+def test_generate_with_an_unknown_family(tmp_path, capsys):
+    args = ["generate", "--out", str(tmp_path / "d"), "--families", "teapot", *TINY]
+    assert main(args) == 2
+    assert "teapot" in _error_line(capsys)

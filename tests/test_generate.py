@@ -275,3 +275,26 @@ def test_an_older_dataset_format_is_refused(tiny_dataset, tmp_path):
     (old / "dataset.json").write_text(json.dumps(info))
     with pytest.raises(ValueError, match="format 2.*generate it again"):
         open_dataset(old)
+
+
+def test_held_out_families_go_only_to_the_test_split(tmp_path):
+    families = ("plate", "shell", "blob")
+    config = GenerateConfig(**{**TINY, "count": 48}, families=families, holdout_families=("blob",))
+    generate(config, tmp_path / "held", workers=1, progress=False)
+    records, _ = read_all(tmp_path / "held")
+    kinds = {r["part_kind"] for r in records}
+    assert kinds == set(families)  # the families are drawn in turn
+    assert {r["split"] for r in records if r["part_kind"] == "blob"} == {"test"}
+    assert "train" in {r["split"] for r in records if r["part_kind"] != "blob"}
+    assert GenerateConfig.from_dict(config.to_dict()) == config
+
+
+def test_unknown_or_unused_families_are_refused(tmp_path):
+    with pytest.raises(ValueError, match="teapot"):
+        generate(GenerateConfig(**TINY, families=("plate", "teapot")), tmp_path / "a")
+    with pytest.raises(ValueError, match="blob"):
+        generate(
+            GenerateConfig(**TINY, families=("plate",), holdout_families=("blob",)),
+            tmp_path / "b",
+        )
+    assert not (tmp_path / "a").exists() and not (tmp_path / "b").exists()

@@ -27,10 +27,23 @@ from printability.config import DEFECT_CLASSES, PRINTABLE_CLASSES, GenerateConfi
 from printability.data import store
 from printability.data.defects import DefectFailed, DefectSample, defect_mask, make_defect
 from printability.data.inputs import DEFAULT_INPUT, check_grid, encode_input
+from printability.data.windows import (
+    Window,
+    cut_window,
+    is_window_part,
+    window_limits,
+    window_voxel_config,
+)
 from printability.errors import MeshError
 from printability.geometry.measure import base_part_problems
 from printability.geometry.mesh_io import find_meshes, load_and_repair
-from printability.geometry.parts import PartLimits, design_minimums, make_part
+from printability.geometry.parts import (
+    FAMILY_KINDS,
+    PART_KINDS,
+    PartLimits,
+    design_minimums,
+    make_part,
+)
 from printability.geometry.select import file_size_reason, mesh_reason
 from printability.geometry.voxelize import voxelize
 
@@ -107,23 +120,52 @@ class PartRejected(Exception):
     """A procedural part that would break its limits once placed in the grid; try another."""
 
 
+def part_families(config: GenerateConfig) -> tuple[str, ...]:
+    """The procedural families a config draws from, checked by name."""
+    families = config.families or PART_KINDS
+    unknown = sorted(set(families) - set(PART_KINDS) | set(config.holdout_families) - set(families))
+    if unknown:
+        raise ValueError(
+            f"unknown or unused part families: {', '.join(unknown)}; "
+            f"choose from {', '.join(families)} (printability parts --list)"
+        )
+    return tuple(families)
+
+
+def family_of(index: int, config: GenerateConfig) -> str:
+    """The family of procedural base part `index`: the families in turn, so each has its share
+    whichever parts fail and are tried again."""
+    families = part_families(config)
+    return families[index % len(families)]
+
+
 def procedural_base(index: int, config: GenerateConfig, rng: np.random.Generator) -> BasePart:
-    """A built-in CAD-like part, printable by construction at the pitch it actually gets.
+    """A built-in part, printable at the pitch it actually gets: CAD kinds by construction,
+    free-form families by the voxel check of base_part_problems.
 
     Alignment can turn a part (an L bracket, say) so that its box grows and the fit shrinks
     it; such a part is rejected if its walls or holes would fall under the limits in voxels."""
-    limits = part_limits(config)
-    mesh, params = make_part(rng, limits)
+    voxel, limits, source = config.voxel, part_limits(config), "procedural"
+    if is_window_part(index, config):
+        voxel = window_voxel_config(config, rng)
+        limits, source = window_limits(config, voxel), "window"
+    mesh, params = make_part(rng, limits, family_of(index, config))
+    if source == "window":
+        params["window_grid"] = voxel.resolution
     try:
-        solid, placement = voxelize(mesh, config.voxel)
+        solid, placement = voxelize(mesh, voxel)
     except ValueError:  # fixed pitch: the aligned part does not fit the grid
         raise PartRejected("part larger than the grid once aligned") from None
     wall_mm, hole_mm = design_minimums(limits)
     th = config.thresholds
     if hole_mm / placement.pitch_mm < th.r_p + 0.5 or wall_mm / placement.pitch_mm < th.b_p + 0.5:
         raise PartRejected("part features under the limits once aligned and fitted")
+    if params["kind"] in FAMILY_KINDS:
+        problems = base_part_problems(solid, th)
+        if problems:
+            raise PartRejected(f"{params['kind']}: " + "; ".join(problems))
     group = f"part-{index:07d}"
-    return BasePart(solid, group, "procedural", placement.pitch_mm, params["kind"], params)
+    return BasePart(solid, group, source, placement.pitch_mm, params["kind"], params)
 
 
 def folder_base(path: Path, root: Path, config: GenerateConfig) -> BasePart:
@@ -193,22 +235,46 @@ def make_part_samples(
                 outcome.dropped = f"{mesh_base.source}: {outcome.dropped}"
             continue
         outcome.dropped = None
-        split = split_for(base.group, config.seed, config.split_fractions)
+        if base.kind in config.holdout_families:
+            split = "test"
+        else:
+            split = split_for(base.group, config.seed, config.split_fractions)
         for sample in samples:
             outcome.rejects.update(sample.rejects)
-            outcome.packed.append(store.pack_voxels(sample.voxels))
-            outcome.masks.append(store.pack_voxels(defect_mask(sample, base.solid)))
-            for name in stored_inputs(config):
-                outcome.inputs.setdefault(name, []).append(encode_input(sample.voxels, name))
-            outcome.rows.append(_record(sample, base, index, split, config))
+            window = _sample_window(sample, base, config, rng)
+            outcome.packed.append(store.pack_voxels(window.voxels))
+            outcome.masks.append(store.pack_voxels(window.mask))
+            for name, codes in window.inputs.items():
+                outcome.inputs.setdefault(name, []).append(codes)
+            outcome.rows.append(_record(sample, base, index, split, config, window.shift))
         return outcome
     return outcome
 
 
+def _sample_window(
+    sample: DefectSample, base: BasePart, config: GenerateConfig, rng: np.random.Generator
+) -> Window:
+    """What is stored of a sample: the whole grid, or for a window part one N^3 window cut
+    around its defect."""
+    mask = defect_mask(sample, base.solid)
+    names = stored_inputs(config)
+    if base.source != "window":
+        inputs = {name: encode_input(sample.voxels, name) for name in names}
+        return Window(sample.voxels, mask, inputs, np.zeros(3))
+    carved = base.solid & ~sample.voxels
+    return cut_window(sample.voxels, mask, carved, config.voxel.resolution, names, DEFAULT_INPUT,
+                      rng)  # fmt: skip
+
+
 def _record(
-    sample: DefectSample, base: BasePart, index: int, split: str, config: GenerateConfig
+    sample: DefectSample,
+    base: BasePart,
+    index: int,
+    split: str,
+    config: GenerateConfig,
+    shift: np.ndarray,
 ) -> dict:
-    """The manifest row of one sample."""
+    """The manifest row of one sample; `shift` maps its hole's position into the stored grid."""
     row = {
         "sample_id": f"{index:07d}-{sample.defect}",
         "group": base.group,
@@ -233,7 +299,7 @@ def _record(
         if np.isfinite(m.thin_extent_vox):
             row["thin_extent_vox"] = m.thin_extent_vox
         if len(sample.holes) == 1:
-            for a, c, d in zip("xyz", m.midpoint, hole.axis, strict=True):
+            for a, c, d in zip("xyz", m.midpoint + shift, hole.axis, strict=True):
                 row[f"hole_center_{a}"] = float(c)
                 row[f"hole_axis_{a}"] = float(d)
     return row
@@ -305,8 +371,9 @@ def generate(
 
 def _check_parts_fit(config: GenerateConfig) -> None:
     """Fail before touching the disk if procedural parts cannot honour the limits at this grid."""
+    part_families(config)
     try:
-        make_part(np.random.default_rng(0), part_limits(config))
+        make_part(np.random.default_rng(0), part_limits(config), PART_KINDS[0])
     except ValueError:
         raise ValueError(
             f"procedural parts cannot keep walls of {config.thresholds.b_p:g} and holes of "
@@ -433,9 +500,12 @@ def dataset_counts(out: Path) -> dict:
     }
 
 
-def write_part_stl(config: GenerateConfig, index: int, path: str | Path) -> trimesh.Trimesh:
-    """Write procedural base part `index` (attempt 0) as an STL, for users and tests."""
+def write_part_stl(
+    config: GenerateConfig, index: int, path: str | Path, kind: str | None = None
+) -> trimesh.Trimesh:
+    """Write procedural base part `index` (attempt 0, of `kind` or one of the config's
+    families) as an STL, for users and tests."""
     rng = np.random.default_rng([config.seed, index, 0])
-    mesh, _ = make_part(rng, part_limits(config))
+    mesh, _ = make_part(rng, part_limits(config), kind, kinds=part_families(config))
     mesh.export(str(path))
     return mesh

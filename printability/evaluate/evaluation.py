@@ -25,18 +25,18 @@ from printability.train.checkpoint import load_checkpoint
 
 PREDICTION_COLUMNS = (
     "sample_id", "split", "label", "defect", "hole_radius_vox", "wall_vox", "n_holes",
-    "part_kind", "probability",
+    "part_kind", "source", "probability",
 )  # fmt: skip
 
 
 def analyse(result: Predictions, thresholds: dict | None = None) -> dict[str, Any]:
-    """Every figure of one model on one split: metrics, per-defect table, accuracy by hole
-    radius and by wall thickness, and its inference speed."""
+    """Every figure of one model on one split: metrics, per-defect and per-part-family tables,
+    accuracy by hole radius and by wall thickness, and its inference speed."""
     labels, predicted = result.labels, result.predicted
     metrics = binary_metrics(labels, result.probabilities)
-    metrics["per_defect"] = accuracy_by_group(
-        [str(r.get("defect", "?")) for r in result.records], labels, predicted
-    )
+    for key, column in (("per_defect", "defect"), ("per_part_kind", "part_kind")):
+        groups = [str(r.get(column, "?")) for r in result.records]
+        metrics[key] = accuracy_by_group(groups, labels, predicted)
     for key, edges in measure_edges(result.records, thresholds).items():
         values = np.array([_number(r.get(key)) for r in result.records])
         metrics[f"by_{key}"] = accuracy_by_bin(values, labels, predicted, edges)

@@ -245,8 +245,11 @@ def base_part_problems(solid: np.ndarray, thresholds: Preset) -> list[str]:
     Conservative at the thresholds (a wall of exactly b_p voxels may be flagged).
     """
     problems = []
+    if not solid.any():
+        return ["no material"]
     pad = int(np.ceil(thresholds.r_p)) + 2
-    padded = np.pad(solid, pad)
+    lo, hi = np.argwhere(solid).min(axis=0), np.argwhere(solid).max(axis=0) + 1
+    padded = np.pad(solid[tuple(slice(a, b) for a, b in zip(lo, hi, strict=True))], pad)
     rho = thresholds.b_p / 2
     opened = _open(padded, rho)
     removed = padded & ~opened

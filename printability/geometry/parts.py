@@ -18,14 +18,22 @@ import numpy as np
 import trimesh
 from manifold3d import Manifold, OpType
 
-SEGMENTS = 48  # polygon segments of every cylinder (multiple of 4 keeps extents exact)
-WALL_FACTOR = 1.3  # designed walls are this much thicker than the limit
-HOLE_FACTOR = 1.08  # designed hole radii / slot half-widths are this much wider than the limit
-MIN_EXTENT_FRACTION = 0.15  # smallest bounding-box extent relative to the largest
+from printability.geometry.design import (
+    SEGMENTS,
+    Design,
+    PartLimits,
+    box,
+    cyl_z,
+    design_for,
+    design_minimums,
+    uniform,
+)
+from printability.geometry.families import FAMILY_BUILDERS, FAMILY_DESCRIPTIONS
+
 MAX_HOLES = 4  # extra through holes per part (bores and bolt circles are not counted)
 PLACE_TRIES = 24  # rejection-sampling attempts per placed feature
 
-PART_KINDS: tuple[str, ...] = (
+CAD_KINDS: tuple[str, ...] = (
     "plate",
     "block",
     "cylinder",
@@ -37,29 +45,11 @@ PART_KINDS: tuple[str, ...] = (
     "ribbed_plate",
     "pocket_block",
 )
+FAMILY_KINDS: tuple[str, ...] = tuple(FAMILY_BUILDERS)
+PART_KINDS: tuple[str, ...] = CAD_KINDS + FAMILY_KINDS
+"""Every part family, by name: the CAD kinds, then the free-form families."""
 
-
-@dataclass(frozen=True)
-class PartLimits:
-    """Smallest features a base part may have, in mm, so it stays printable after voxelization."""
-
-    min_wall_mm: float  # every wall / material thickness (incl. between holes and edges, ...)
-    min_hole_radius_mm: float  # every hole/bore radius; also every slot/gap/pocket half-width
-    size_mm: float = 100.0  # the part's largest bounding-box extent is exactly this
-
-
-@dataclass(frozen=True)
-class _Design:
-    """Design-time dimensions derived from the limits (with safety margins applied)."""
-
-    size: float
-    wall: float  # smallest wall we build
-    hole: float  # smallest hole radius / slot half-width we build
-
-    @property
-    def thin(self) -> float:
-        """Smallest allowed extent of a part's thinnest direction."""
-        return max(self.wall, MIN_EXTENT_FRACTION * self.size)
+__all__ = ["PART_KINDS", "PartLimits", "design_minimums", "make_part", "part_descriptions"]
 
 
 # ----------------------------------------------------------------------------- 2D helpers
@@ -122,11 +112,6 @@ class _Draft:
     params: dict
 
 
-def _u(rng: np.random.Generator, lo: float, hi: float) -> float:
-    """Uniform sample in [lo, hi]; returns ``lo`` (without drawing) when the range is empty."""
-    return float(lo) if hi <= lo else float(rng.uniform(lo, hi))
-
-
 def _place_circle(
     rng: np.random.Generator,
     outline: Shape2D,
@@ -138,11 +123,11 @@ def _place_circle(
     """Rejection-sample a circle >= edge_gap inside ``outline`` and >= gap from all keepouts."""
     x0, y0, x1, y1 = outline.bounds()
     for _ in range(PLACE_TRIES):
-        r = _u(rng, *r_range)
+        r = uniform(rng, *r_range)
         m = r + edge_gap
         if x1 - x0 < 2 * m or y1 - y0 < 2 * m:
             continue
-        x, y = _u(rng, x0 + m, x1 - m), _u(rng, y0 + m, y1 - m)
+        x, y = uniform(rng, x0 + m, x1 - m), uniform(rng, y0 + m, y1 - m)
         if -outline.sdf(x, y) >= m and all(k.sdf(x, y) >= r + gap for k in keepouts):
             return Circle(x, y, r)
     return None
@@ -160,23 +145,13 @@ def _rect_gap(a: Rect, b: Rect) -> float:
 # ----------------------------------------------------------------------------- 3D helpers
 
 
-def _box(x0: float, y0: float, z0: float, x1: float, y1: float, z1: float) -> Manifold:
-    """Axis-aligned box between two corners."""
-    return Manifold.cube((x1 - x0, y1 - y0, z1 - z0)).translate((x0, y0, z0))
-
-
-def _cyl_z(x: float, y: float, r: float, z0: float, z1: float) -> Manifold:
-    """Vertical cylinder of radius ``r`` at (x, y) from z0 to z1."""
-    return Manifold.cylinder(z1 - z0, r, -1.0, SEGMENTS).translate((x, y, z0))
-
-
 def _prism(rect: Rect, z0: float, z1: float) -> Manifold:
     """Vertical extrusion of a (possibly rounded) rectangle."""
     c = rect.corner
     if c <= 0:
-        return _box(rect.x0, rect.y0, z0, rect.x1, rect.y1, z1)
+        return box(rect.x0, rect.y0, z0, rect.x1, rect.y1, z1)
     corners = [
-        _cyl_z(x, y, c, z0, z1)
+        cyl_z(x, y, c, z0, z1)
         for x in (rect.x0 + c, rect.x1 - c)
         for y in (rect.y0 + c, rect.y1 - c)
     ]
@@ -194,7 +169,7 @@ def _through_cylinder(axis: int, c: Circle, size: float) -> Manifold:
     return cyl.translate((c.x, c.y, mid))
 
 
-def _hole_range(d: _Design) -> tuple[float, float]:
+def _hole_range(d: Design) -> tuple[float, float]:
     """Radius range of extra through holes."""
     return d.hole, max(d.hole, 0.15 * d.size)
 
@@ -202,26 +177,26 @@ def _hole_range(d: _Design) -> tuple[float, float]:
 # ----------------------------------------------------------------------------- part kinds
 
 
-def _plate(rng: np.random.Generator, d: _Design) -> _Draft:
+def _plate(rng: np.random.Generator, d: Design) -> _Draft:
     """Flat plate, optionally with rounded corners."""
     s = d.size
-    width = _u(rng, max(0.4 * s, d.thin), s)
-    thick = _u(rng, d.thin, max(d.thin, 0.3 * s))
-    corner = _u(rng, 0.0, 0.25 * width) if rng.random() < 0.5 else 0.0
+    width = uniform(rng, max(0.4 * s, d.thin), s)
+    thick = uniform(rng, d.thin, max(d.thin, 0.3 * s))
+    corner = uniform(rng, 0.0, 0.25 * width) if rng.random() < 0.5 else 0.0
     outline = Rect(0.0, 0.0, s, width, corner)
     params = {"length": s, "width": width, "thickness": thick, "corner_radius": corner}
     return _Draft([_prism(outline, 0.0, thick)], [], [_Face(2, outline)], params)
 
 
-def _block(rng: np.random.Generator, d: _Design) -> _Draft:
+def _block(rng: np.random.Generator, d: Design) -> _Draft:
     """Chunky block, optionally with a step cut along one top edge; holes along one axis."""
     s, w = d.size, d.wall
-    width, height = _u(rng, 0.4 * s, s), _u(rng, max(0.3 * s, d.thin), s)
-    solids, cuts = [_box(0.0, 0.0, 0.0, s, width, height)], []
+    width, height = uniform(rng, 0.4 * s, s), uniform(rng, max(0.3 * s, d.thin), s)
+    solids, cuts = [box(0.0, 0.0, 0.0, s, width, height)], []
     step_x = step_z = 0.0
     if rng.random() < 0.4 and height - w >= 0.25 * height:
-        step_x, step_z = _u(rng, 0.25 * s, 0.6 * s), _u(rng, 0.25 * height, height - w)
-        cuts.append(_box(s - step_x, -1.0, height - step_z, s + 1.0, width + 1.0, height + 1.0))
+        step_x, step_z = uniform(rng, 0.25 * s, 0.6 * s), uniform(rng, 0.25 * height, height - w)
+        cuts.append(box(s - step_x, -1.0, height - step_z, s + 1.0, width + 1.0, height + 1.0))
     axis = int(rng.integers(3))
     if axis == 0:
         face = _Face(0, Rect(0.0, 0.0, width, height))
@@ -239,41 +214,41 @@ def _block(rng: np.random.Generator, d: _Design) -> _Draft:
     return _Draft(solids, cuts, [face], params)
 
 
-def _cylinder(rng: np.random.Generator, d: _Design) -> _Draft:
+def _cylinder(rng: np.random.Generator, d: Design) -> _Draft:
     """Disc or upright cylinder, optionally with a coaxial bore."""
     s, w = d.size, d.wall
     if rng.random() < 0.5:
-        diameter, height = s, _u(rng, d.thin, max(d.thin, 0.6 * s))
+        diameter, height = s, uniform(rng, d.thin, max(d.thin, 0.6 * s))
     else:
-        diameter, height = _u(rng, max(0.35 * s, d.thin), s), s
+        diameter, height = uniform(rng, max(0.35 * s, d.thin), s), s
     r = diameter / 2
-    solids, cuts, keepouts = [_cyl_z(r, r, r, 0.0, height)], [], []
+    solids, cuts, keepouts = [cyl_z(r, r, r, 0.0, height)], [], []
     bore = 0.0
     if r - w >= d.hole and rng.random() < 0.75:
-        bore = _u(rng, d.hole, min(r - w, 0.6 * r))
-        cuts.append(_cyl_z(r, r, bore, -1.0, height + 1.0))
+        bore = uniform(rng, d.hole, min(r - w, 0.6 * r))
+        cuts.append(cyl_z(r, r, bore, -1.0, height + 1.0))
         keepouts.append(Circle(r, r, bore))
     face = _Face(2, Circle(r, r, r), keepouts)
     params = {"diameter": diameter, "height": height, "bore_radius": bore}
     return _Draft(solids, cuts, [face], params)
 
 
-def _upright_dims(rng: np.random.Generator, d: _Design, min_base: float) -> tuple[float, float]:
+def _upright_dims(rng: np.random.Generator, d: Design, min_base: float) -> tuple[float, float]:
     """(base length along x, upright height along z); one of them equals the part size."""
     s = d.size
     if rng.random() < 0.5:
-        return s, _u(rng, max(0.4 * s, d.thin), s)
-    return _u(rng, min(max(0.4 * s, min_base), s), s), s
+        return s, uniform(rng, max(0.4 * s, d.thin), s)
+    return uniform(rng, min(max(0.4 * s, min_base), s), s), s
 
 
-def _thickness(rng: np.random.Generator, d: _Design) -> float:
+def _thickness(rng: np.random.Generator, d: Design) -> float:
     """Plate/leg thickness between the designed wall and a fifth of the size."""
-    return _u(rng, d.wall, max(d.wall, 0.2 * d.size))
+    return uniform(rng, d.wall, max(d.wall, 0.2 * d.size))
 
 
 def _gusset(
     rng: np.random.Generator,
-    d: _Design,
+    d: Design,
     corner: tuple[float, float],
     run: float,
     rise: float,
@@ -281,21 +256,21 @@ def _gusset(
 ) -> tuple[Manifold, float, float, float, float]:
     """Triangular stiffener in the inside corner (x0, z0); returns solid, y0, y1, a, b."""
     x0, z0 = corner
-    g = _u(rng, d.wall, 1.5 * d.wall)
-    y0 = _u(rng, 0.0, width - g)
-    a, b = _u(rng, 0.3, 0.7) * run, _u(rng, 0.3, 0.7) * rise
+    g = uniform(rng, d.wall, 1.5 * d.wall)
+    y0 = uniform(rng, 0.0, width - g)
+    a, b = uniform(rng, 0.3, 0.7) * run, uniform(rng, 0.3, 0.7) * rise
     e = 0.5 * d.wall  # sink the triangle into both plates to avoid coplanar faces
     tri = [(x0 - e, z0 - e), (x0 + a, z0 - e), (x0 - e, z0 + b)]
     pts = np.array([(x, y, z) for x, z in tri for y in (y0, y0 + g)])
     return Manifold.hull_points(pts), y0, y0 + g, a, b
 
 
-def _l_bracket(rng: np.random.Generator, d: _Design) -> _Draft:
+def _l_bracket(rng: np.random.Generator, d: Design) -> _Draft:
     """L bracket: base plate plus an upright leg at x=0, optionally with a gusset."""
     tb, tl = _thickness(rng, d), _thickness(rng, d)
     length, height = _upright_dims(rng, d, tl + 2 * d.wall + 2 * d.hole)
-    width = _u(rng, max(0.3 * d.size, d.thin), d.size)
-    solids = [_box(0, 0, 0, length, width, tb), _box(0, 0, 0, tl, width, height)]
+    width = uniform(rng, max(0.3 * d.size, d.thin), d.size)
+    solids = [box(0, 0, 0, length, width, tb), box(0, 0, 0, tl, width, height)]
     base = _Face(2, Rect(0.0, 0.0, length, width), [Rect(0.0, 0.0, tl, width)])
     leg = _Face(0, Rect(0.0, 0.0, width, height), [Rect(0.0, 0.0, width, tb)])
     params = {"length": length, "width": width, "height": height, "base_t": tb, "leg_t": tl}
@@ -308,14 +283,14 @@ def _l_bracket(rng: np.random.Generator, d: _Design) -> _Draft:
     return _Draft(solids, [], [base, leg], params)
 
 
-def _t_bracket(rng: np.random.Generator, d: _Design) -> _Draft:
+def _t_bracket(rng: np.random.Generator, d: Design) -> _Draft:
     """Inverted T: base plate with an upright web somewhere near its middle."""
     tb, tw = _thickness(rng, d), _thickness(rng, d)
     length, height = _upright_dims(rng, d, tw + 2 * d.wall)
-    width = _u(rng, max(0.3 * d.size, d.thin), d.size)
+    width = uniform(rng, max(0.3 * d.size, d.thin), d.size)
     side = max(d.wall, 0.2 * length)
-    xw = _u(rng, side, length - tw - side) if length - tw >= 2 * side else (length - tw) / 2
-    solids = [_box(0, 0, 0, length, width, tb), _box(xw, 0, 0, xw + tw, width, height)]
+    xw = uniform(rng, side, length - tw - side) if length - tw >= 2 * side else (length - tw) / 2
+    solids = [box(0, 0, 0, length, width, tb), box(xw, 0, 0, xw + tw, width, height)]
     base = _Face(2, Rect(0.0, 0.0, length, width), [Rect(xw, 0.0, xw + tw, width)])
     web = _Face(0, Rect(0.0, 0.0, width, height), [Rect(0.0, 0.0, width, tb)])
     params = {
@@ -329,16 +304,16 @@ def _t_bracket(rng: np.random.Generator, d: _Design) -> _Draft:
     return _Draft(solids, [], [base, web], params)
 
 
-def _u_bracket(rng: np.random.Generator, d: _Design) -> _Draft:
+def _u_bracket(rng: np.random.Generator, d: Design) -> _Draft:
     """U bracket: base plate with two equal upright legs; the gap between them is a wide slot."""
     tb, tl = _thickness(rng, d), _thickness(rng, d)
     length, height = _upright_dims(rng, d, 2 * tl + 2 * d.hole)
     height = max(height, tb + d.wall)
-    width = _u(rng, max(0.3 * d.size, d.thin), d.size)
+    width = uniform(rng, max(0.3 * d.size, d.thin), d.size)
     solids = [
-        _box(0, 0, 0, length, width, tb),
-        _box(0, 0, 0, tl, width, height),
-        _box(length - tl, 0, 0, length, width, height),
+        box(0, 0, 0, length, width, tb),
+        box(0, 0, 0, tl, width, height),
+        box(length - tl, 0, 0, length, width, height),
     ]
     legs = [Rect(0.0, 0.0, tl, width), Rect(length - tl, 0.0, length, width)]
     base = _Face(2, Rect(0.0, 0.0, length, width), legs)
@@ -347,37 +322,37 @@ def _u_bracket(rng: np.random.Generator, d: _Design) -> _Draft:
     return _Draft(solids, [], [base, leg], params)
 
 
-def _bolt_circle(rng: np.random.Generator, d: _Design, r_out: float, r_hub: float) -> list[Circle]:
+def _bolt_circle(rng: np.random.Generator, d: Design, r_out: float, r_hub: float) -> list[Circle]:
     """Evenly spaced bolt holes between the hub and the rim, or none if they do not fit."""
     w = d.wall
-    r_bolt = _u(rng, d.hole, max(d.hole, 0.1 * d.size))
+    r_bolt = uniform(rng, d.hole, max(d.hole, 0.1 * d.size))
     lo, hi = r_hub + w + r_bolt, r_out - w - r_bolt
     if hi < lo:
         return []
-    rc = _u(rng, lo, hi)
+    rc = uniform(rng, lo, hi)
     # chord between neighbours must leave a wall: 2 rc sin(pi/n) >= 2 r_bolt + w
     s = (2 * r_bolt + w) / (2 * rc)
     n_max = min(6, int(math.pi / math.asin(s))) if s < 1 else 0
     if n_max < 3:
         return []
     n = int(rng.integers(3, n_max + 1))
-    phase = _u(rng, 0.0, 2 * math.pi / n)
+    phase = uniform(rng, 0.0, 2 * math.pi / n)
     angles = [phase + 2 * math.pi * i / n for i in range(n)]
     return [Circle(r_out + rc * math.cos(a), r_out + rc * math.sin(a), r_bolt) for a in angles]
 
 
-def _flange(rng: np.random.Generator, d: _Design) -> _Draft:
+def _flange(rng: np.random.Generator, d: Design) -> _Draft:
     """Flange: disc plus central hub, optional bore through both, optional bolt circle."""
     s, w = d.size, d.wall
     r = s / 2
     disc_t = _thickness(rng, d)
-    hub_h = _u(rng, max(0.15 * s - disc_t, 0.1 * s), 0.5 * s)
-    bore = _u(rng, d.hole, 0.3 * r) if rng.random() < 0.85 and d.hole + w <= 0.7 * r else 0.0
-    r_hub = _u(rng, max(bore + w, w), max(bore + w, w, 0.7 * r))
-    solids = [_cyl_z(r, r, r, 0.0, disc_t), _cyl_z(r, r, r_hub, 0.0, disc_t + hub_h)]
-    cuts = [_cyl_z(r, r, bore, -1.0, s + 1.0)] if bore else []
+    hub_h = uniform(rng, max(0.15 * s - disc_t, 0.1 * s), 0.5 * s)
+    bore = uniform(rng, d.hole, 0.3 * r) if rng.random() < 0.85 and d.hole + w <= 0.7 * r else 0.0
+    r_hub = uniform(rng, max(bore + w, w), max(bore + w, w, 0.7 * r))
+    solids = [cyl_z(r, r, r, 0.0, disc_t), cyl_z(r, r, r_hub, 0.0, disc_t + hub_h)]
+    cuts = [cyl_z(r, r, bore, -1.0, s + 1.0)] if bore else []
     bolts = _bolt_circle(rng, d, r, r_hub) if rng.random() < 0.8 else []
-    cuts += [_cyl_z(b.x, b.y, b.r, -1.0, s + 1.0) for b in bolts]
+    cuts += [cyl_z(b.x, b.y, b.r, -1.0, s + 1.0) for b in bolts]
     face = _Face(2, Circle(r, r, r), [Circle(r, r, r_hub), *bolts])
     params = {
         "diameter": s,
@@ -390,12 +365,12 @@ def _flange(rng: np.random.Generator, d: _Design) -> _Draft:
     return _Draft(solids, cuts, [face], params)
 
 
-def _boss_plate(rng: np.random.Generator, d: _Design) -> _Draft:
+def _boss_plate(rng: np.random.Generator, d: Design) -> _Draft:
     """Plate with 1-4 cylindrical bosses on top, some bored through boss and plate."""
     s, w = d.size, d.wall
-    width = _u(rng, max(0.45 * s, 2 * (d.hole + 1.5 * w)), s)
+    width = uniform(rng, max(0.45 * s, 2 * (d.hole + 1.5 * w)), s)
     thick = _thickness(rng, d)
-    corner = _u(rng, 0.0, 0.2 * width) if rng.random() < 0.5 else 0.0
+    corner = uniform(rng, 0.0, 0.2 * width) if rng.random() < 0.5 else 0.0
     outline = Rect(0.0, 0.0, s, width, corner)
     solids, cuts, bosses = [_prism(outline, 0.0, thick)], [], []
     boss_params = []
@@ -408,11 +383,11 @@ def _boss_plate(rng: np.random.Generator, d: _Design) -> _Draft:
             boss = Circle(s / 2, width / 2, r_lo)
         if boss is None:
             continue
-        top = thick + _u(rng, max(0.15 * s - thick, 0.08 * s), 0.4 * s)
-        solids.append(_cyl_z(boss.x, boss.y, boss.r, 0.0, top))
-        bore = _u(rng, d.hole, boss.r - w) if bored else 0.0
+        top = thick + uniform(rng, max(0.15 * s - thick, 0.08 * s), 0.4 * s)
+        solids.append(cyl_z(boss.x, boss.y, boss.r, 0.0, top))
+        bore = uniform(rng, d.hole, boss.r - w) if bored else 0.0
         if bore:
-            cuts.append(_cyl_z(boss.x, boss.y, bore, -1.0, s + 1.0))
+            cuts.append(cyl_z(boss.x, boss.y, bore, -1.0, s + 1.0))
         bosses.append(boss)
         boss_params.append([boss.x, boss.y, boss.r, top, bore])
     params = {
@@ -425,22 +400,22 @@ def _boss_plate(rng: np.random.Generator, d: _Design) -> _Draft:
     return _Draft(solids, cuts, [_Face(2, outline, list(bosses))], params)
 
 
-def _ribbed_plate(rng: np.random.Generator, d: _Design) -> _Draft:
+def _ribbed_plate(rng: np.random.Generator, d: Design) -> _Draft:
     """Plate with 1-4 parallel ribs along x; gaps between ribs are wide slots."""
     s, w = d.size, d.wall
-    width = _u(rng, max(0.4 * s, d.thin), s)
+    width = uniform(rng, max(0.4 * s, d.thin), s)
     thick = _thickness(rng, d)
-    rib_t = _u(rng, w, 1.5 * w)
-    rib_h = _u(rng, max(0.15 * s - thick, 0.1 * s), 0.4 * s)
+    rib_t = uniform(rng, w, 1.5 * w)
+    rib_h = uniform(rng, max(0.15 * s - thick, 0.1 * s), 0.4 * s)
     pitch_min = rib_t + 2 * d.hole
     n_max = 1 + int(max(width - rib_t, 0.0) // pitch_min)
     n = int(rng.integers(1, min(4, n_max) + 1))
-    pitch = _u(rng, pitch_min, (width - rib_t) / (n - 1)) if n > 1 else 0.0
-    y_start = _u(rng, 0.0, width - rib_t - (n - 1) * pitch)
-    inset = _u(rng, 0.0, 0.15 * s) if rng.random() < 0.5 else 0.0
+    pitch = uniform(rng, pitch_min, (width - rib_t) / (n - 1)) if n > 1 else 0.0
+    y_start = uniform(rng, 0.0, width - rib_t - (n - 1) * pitch)
+    inset = uniform(rng, 0.0, 0.15 * s) if rng.random() < 0.5 else 0.0
     ribs = [Rect(inset, y, s - inset, y + rib_t) for y in (y_start + i * pitch for i in range(n))]
-    solids = [_box(0, 0, 0, s, width, thick)]
-    solids += [_box(r.x0, r.y0, 0.0, r.x1, r.y1, thick + rib_h) for r in ribs]
+    solids = [box(0, 0, 0, s, width, thick)]
+    solids += [box(r.x0, r.y0, 0.0, r.x1, r.y1, thick + rib_h) for r in ribs]
     params = {
         "length": s,
         "width": width,
@@ -454,28 +429,29 @@ def _ribbed_plate(rng: np.random.Generator, d: _Design) -> _Draft:
 
 
 def _place_pocket(
-    rng: np.random.Generator, d: _Design, outline: Rect, others: list[Rect]
+    rng: np.random.Generator, d: Design, outline: Rect, others: list[Rect]
 ) -> Rect | None:
     """Rejection-sample a pocket rectangle >= wall from the outline and the other pockets."""
     w, h = d.wall, d.hole
     for _ in range(PLACE_TRIES):
-        hx = _u(rng, h, max(h, 0.35 * outline.x1))
-        hy = _u(rng, h, max(h, outline.y1 / 2 - w))
+        hx = uniform(rng, h, max(h, 0.35 * outline.x1))
+        hy = uniform(rng, h, max(h, outline.y1 / 2 - w))
         if outline.x1 < 2 * (hx + w) or outline.y1 < 2 * (hy + w):
             continue
-        cx, cy = _u(rng, hx + w, outline.x1 - hx - w), _u(rng, hy + w, outline.y1 - hy - w)
-        corner = _u(rng, 0.0, min(hx, hy)) if rng.random() < 0.5 else 0.0
+        cx = uniform(rng, hx + w, outline.x1 - hx - w)
+        cy = uniform(rng, hy + w, outline.y1 - hy - w)
+        corner = uniform(rng, 0.0, min(hx, hy)) if rng.random() < 0.5 else 0.0
         pocket = Rect(cx - hx, cy - hy, cx + hx, cy + hy, corner)
         if all(_rect_gap(pocket, o) >= w for o in others):
             return pocket
     return None
 
 
-def _pocket_block(rng: np.random.Generator, d: _Design) -> _Draft:
+def _pocket_block(rng: np.random.Generator, d: Design) -> _Draft:
     """Block with 1-2 blind rectangular pockets milled from the top."""
     s, w = d.size, d.wall
-    width = _u(rng, max(0.5 * s, 2 * (d.hole + w)), s)
-    height = _u(rng, max(d.thin, w + 0.1 * s), max(d.thin, w + 0.1 * s, 0.6 * s))
+    width = uniform(rng, max(0.5 * s, 2 * (d.hole + w)), s)
+    height = uniform(rng, max(d.thin, w + 0.1 * s), max(d.thin, w + 0.1 * s, 0.6 * s))
     outline = Rect(0.0, 0.0, s, width)
     pockets: list[Rect] = []
     cuts, pocket_params = [], []
@@ -483,16 +459,16 @@ def _pocket_block(rng: np.random.Generator, d: _Design) -> _Draft:
         pocket = _place_pocket(rng, d, outline, pockets)
         if pocket is None:
             continue
-        depth = _u(rng, min(0.1 * s, height - w), height - w)
+        depth = uniform(rng, min(0.1 * s, height - w), height - w)
         cuts.append(_prism(pocket, height - depth, height + 1.0))
         pockets.append(pocket)
         pocket_params.append([pocket.x0, pocket.y0, pocket.x1, pocket.y1, pocket.corner, depth])
     params = {"length": s, "width": width, "height": height, "pockets": pocket_params}
-    solids = [_box(0, 0, 0, s, width, height)]
+    solids = [box(0, 0, 0, s, width, height)]
     return _Draft(solids, cuts, [_Face(2, outline, list(pockets))], params)
 
 
-_BUILDERS: dict[str, Callable[[np.random.Generator, _Design], _Draft]] = {
+_BUILDERS: dict[str, Callable[[np.random.Generator, Design], _Draft]] = {
     "plate": _plate,
     "block": _block,
     "cylinder": _cylinder,
@@ -509,21 +485,7 @@ _BUILDERS: dict[str, Callable[[np.random.Generator, _Design], _Draft]] = {
 # ----------------------------------------------------------------------------- assembly
 
 
-def _design(limits: PartLimits) -> _Design:
-    """Apply safety margins to the limits and reject limits no part kind can honour."""
-    d = _Design(
-        size=float(limits.size_mm),
-        wall=WALL_FACTOR * float(limits.min_wall_mm),
-        hole=HOLE_FACTOR * float(limits.min_hole_radius_mm),
-    )
-    if min(d.size, d.wall, d.hole) <= 0:
-        raise ValueError(f"limits must be positive: {limits}")
-    if 2 * (d.wall + d.hole) > 0.7 * d.size:
-        raise ValueError(f"limits too large for size {d.size} mm: {limits}")
-    return d
-
-
-def _add_holes(rng: np.random.Generator, d: _Design, faces: list[_Face]) -> list[dict]:
+def _add_holes(rng: np.random.Generator, d: Design, faces: list[_Face]) -> list[dict]:
     """Place 0-MAX_HOLES extra through holes on random faces; holes that do not fit are skipped."""
     holes = []
     for _ in range(int(rng.integers(0, MAX_HOLES + 1))):
@@ -536,12 +498,13 @@ def _add_holes(rng: np.random.Generator, d: _Design, faces: list[_Face]) -> list
 
 
 def _to_trimesh(body: Manifold) -> trimesh.Trimesh:
-    """Convert a manifold to a float64 trimesh."""
+    """Convert a manifold to a float64 trimesh, keeping its vertices as they are: merging
+    close ones (trimesh's processing) can pinch a valid manifold into an open one."""
     mesh = body.to_mesh64()
     return trimesh.Trimesh(
         vertices=np.asarray(mesh.vert_properties, dtype=np.float64)[:, :3],
         faces=np.asarray(mesh.tri_verts, dtype=np.int64),
-        process=True,
+        process=False,
     )
 
 
@@ -560,25 +523,14 @@ def _jsonable(value: object) -> object:
     return value
 
 
-def design_minimums(limits: PartLimits) -> tuple[float, float]:
-    """The thinnest wall and the smallest hole radius (mm) that make_part builds for `limits`
-    (the limits with the design margins applied)."""
-    return WALL_FACTOR * limits.min_wall_mm, HOLE_FACTOR * limits.min_hole_radius_mm
+def part_descriptions() -> dict[str, str]:
+    """One line per part family, for `printability parts --list`."""
+    cad = {k: (_BUILDERS[k].__doc__ or "").strip().split("\n")[0] for k in CAD_KINDS}
+    return {**cad, **FAMILY_DESCRIPTIONS}
 
 
-def make_part(
-    rng: np.random.Generator, limits: PartLimits, kind: str | None = None
-) -> tuple[trimesh.Trimesh, dict]:
-    """Return a watertight part mesh (mm, roughly centred) and its parameters.
-
-    The parameters are a JSON-serialisable dict with at least "kind"; positions in it are in
-    the design frame, which maps to the mesh frame by adding "translation".
-    """
-    if kind is None:
-        kind = PART_KINDS[int(rng.integers(len(PART_KINDS)))]
-    if kind not in _BUILDERS:
-        raise ValueError(f"unknown part kind {kind!r}; expected one of {PART_KINDS}")
-    d = _design(limits)
+def _cad_body(rng: np.random.Generator, d: Design, kind: str) -> tuple[Manifold, dict]:
+    """A CAD kind: its drafted solids and cuts plus extra through holes on its faces."""
     draft = _BUILDERS[kind](rng, d)
     holes = _add_holes(rng, d, draft.faces)
     cuts = draft.cuts + [
@@ -588,15 +540,43 @@ def make_part(
     body = Manifold.batch_boolean(draft.solids, OpType.Add)
     if cuts:
         body = body - Manifold.batch_boolean(cuts, OpType.Add)
+    return body, {**draft.params, "holes": holes}
+
+
+def make_part(
+    rng: np.random.Generator,
+    limits: PartLimits,
+    kind: str | None = None,
+    kinds: tuple[str, ...] = PART_KINDS,
+) -> tuple[trimesh.Trimesh, dict]:
+    """Return a watertight part mesh (mm, centred on its box, largest extent `size_mm`) and
+    its parameters; `kind` None draws one of `kinds`.
+
+    The parameters are a JSON-serialisable dict with at least "kind"; positions in it are in
+    the design frame, which maps to the mesh frame by scaling by "scale", then adding
+    "translation". CAD kinds are designed at the final size (scale 1); free-form families are
+    drawn to fit and scaled up, which only widens their walls and holes.
+    """
+    if kind is None:
+        kind = kinds[int(rng.integers(len(kinds)))]
+    if kind not in PART_KINDS:
+        raise ValueError(f"unknown part kind {kind!r}; expected one of {', '.join(PART_KINDS)}")
+    d = design_for(limits)
+    if kind in _BUILDERS:
+        body, params = _cad_body(rng, d, kind)
+    else:
+        body, params = FAMILY_BUILDERS[kind](rng, d)
+    if body.is_empty():
+        raise RuntimeError(f"generated {kind} part is empty")
     lo, hi = np.array(body.bounding_box()).reshape(2, 3)
     shift = -(lo + hi) / 2
+    scale = d.size / float((hi - lo).max())
     mesh = _to_trimesh(body.translate(tuple(shift)))
-    extent = float(mesh.extents.max())
-    if abs(extent - d.size) > 1e-9 * d.size:  # guard against rounding; designs are exact
-        mesh.apply_scale(d.size / extent)
+    if abs(scale - 1.0) > 1e-9:  # CAD designs are exact; free-form ones are fitted here
+        mesh.apply_scale(scale)
     if not (mesh.is_watertight and mesh.is_winding_consistent and mesh.volume > 0):
         raise RuntimeError(f"generated {kind} part is not a valid solid")
-    params = {"kind": kind, **draft.params, "holes": holes, "translation": shift.tolist()}
+    params = {"kind": kind, **params, "scale": scale, "translation": (shift * scale).tolist()}
     params["limits"] = {
         "min_wall_mm": limits.min_wall_mm,
         "min_hole_radius_mm": limits.min_hole_radius_mm,
