@@ -376,6 +376,14 @@ def format_summary(summary: dict) -> str:
             "rejected hole placements: "
             + ", ".join(f"{k}: {v}" for k, v in summary["rejected_placements"].items())
         )
+    tried = summary.get("parts_tried", 0)
+    if tried:
+        what = "mesh files" if summary.get("source_files") else "base parts"
+        share = 100 * summary["parts_used"] / tried
+        lines.append(f"used {summary['parts_used']} of {tried} {what} ({share:.0f}%)")
+        if summary.get("source_files"):  # why the rest were not, without the file names
+            for cause, n in list(summary.get("drop_causes", {}).items())[:8]:
+                lines.append(f"  not used: {cause} (x{n})")
     dropped = summary["dropped_parts"]
     if dropped:
         lines.append(f"dropped base parts ({sum(dropped.values())}):")

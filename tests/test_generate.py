@@ -144,21 +144,31 @@ def test_fixed_pitch_records_the_pitch(tmp_path):
 
 
 def test_folder_mesh_that_is_not_printable_is_never_no_defect(tmp_path):
+    """A mesh too thin at the fitted pitch is used zoomed in, cut into windows, where its
+    walls are printable in voxels; one too thin even there is not used, and the reason says so."""
+    import json
+
     import trimesh
 
     source = tmp_path / "meshes"
     source.mkdir()
     trimesh.creation.box((60.0, 50.0, 40.0)).export(source / "block.stl")
     trimesh.creation.box((60.0, 50.0, 4.0)).export(source / "sheet.stl")  # 2.4 voxels thick
-    trimesh.creation.box((60.0, 50.0, 1.0)).export(source / "foil.stl")  # under one voxel
+    trimesh.creation.box((60.0, 50.0, 0.5)).export(source / "foil.stl")  # under one voxel
     config = GenerateConfig(source=str(source), count=40, seed=1, voxel=VoxelConfig(resolution=40))
     summary = generate(config, tmp_path / "out", workers=1, progress=False)
-    records, _ = read_all(tmp_path / "out")
-    assert {r["source"] for r in records} == {"block.stl"}
-    assert len(records) == 4  # one base part per file, four classes
+    records, voxels = read_all(tmp_path / "out")
+    assert sorted({r["source"] for r in records}) == ["block.stl", "sheet.stl"]
+    assert len(records) == 8  # one base part per file, four classes
+    sheet = [r for r in records if r["source"] == "sheet.stl"]
+    block = [r for r in records if r["source"] == "block.stl"]
+    assert sheet[0]["pitch_mm"] <= block[0]["pitch_mm"] / 2  # zoomed in
+    assert "window_grid" in json.loads(sheet[0]["part_params"])
+    assert "window_grid" not in json.loads(block[0]["part_params"])
+    assert voxels.shape[1:] == (40, 40, 40)
     dropped = list(summary["dropped_parts"])
-    assert any("sheet.stl" in reason and "wall thinner" in reason for reason in dropped)
-    assert any("foil.stl" in reason and "thinner than one voxel" in reason for reason in dropped)
+    assert any("foil.stl" in reason and "thin" in reason for reason in dropped)
+    assert summary["parts_used"] == 2 and summary["parts_tried"] == 3
 
 
 def test_manifest_hole_recarves_the_exact_voxels(tiny_dataset):

@@ -1,6 +1,7 @@
 """Hole defects and their labels (the 2021 Defector, with rotated holes done analytically).
 
-A defect is a cylindrical through hole along a uniformly random direction, carved in voxel
+A defect is a cylindrical through hole along a random direction (uniform, or across the
+nearest surface, where plates and walls have room for it), carved in voxel
 space as every voxel whose centre lies within the radius of the axis: no rotating the grid and
 back, so defective samples carry no interpolation artefacts that clean ones lack. The label is
 read from what was carved: the hole's radius and its measured thinnest wall (measure.py).
@@ -12,6 +13,7 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 import numpy as np
+from scipy import ndimage
 
 from printability.config import DEFECT_CLASSES, Preset
 from printability.geometry.measure import (
@@ -25,6 +27,7 @@ from printability.geometry.measure import (
 N_CANDIDATES = 16  # axis points probed per placement try
 N_DIRECTIONS = 8  # random axis directions probed per placement try
 N_PROBE_ANGLES = 16
+NORMAL_JITTER = 0.15  # spread of the surface-normal axes (about 9 degrees)
 
 
 @dataclass
@@ -124,11 +127,11 @@ def make_defect(
     if target not in DEFECT_CLASSES or target == "no_defect":
         raise ValueError(f"not a hole defect: {target!r}")
     reasons: Counter = Counter()
-    filled = np.argwhere(solid)
+    material = Material.of(solid)
     n_holes = int(rng.integers(1, max_holes + 1))  # drawn once, so retries do not favour one hole
     kinds = [target] + ["printable_hole"] * (n_holes - 1)
     for _ in range(max_tries):
-        holes = _place_holes(solid, filled, kinds, th, rng, radius_factor)
+        holes = _place_holes(material, kinds, th, rng, radius_factor)
         if holes is None:
             reasons["no place for the hole"] += 1
             continue
@@ -144,9 +147,35 @@ def make_defect(
     raise DefectFailed(target, reasons)
 
 
+@dataclass
+class Material:
+    """A solid with what hole proposals draw from: its voxels, and at each voxel the direction
+    across the nearest surface (the gradient of the distance to air), along which a hole
+    passes straight through a plate or a wall."""
+
+    solid: np.ndarray
+    voxels: np.ndarray  # (V, 3) indices of the material voxels
+    normals: np.ndarray  # (3, X, Y, Z) float32, not normalised; zero on ridges
+
+    @classmethod
+    def of(cls, solid: np.ndarray) -> Material:
+        depth = ndimage.distance_transform_edt(solid).astype(np.float32)
+        return cls(solid, np.argwhere(solid), np.stack(np.gradient(depth)))
+
+    def normal_axes(self, points: np.ndarray, rng: np.random.Generator) -> np.ndarray:
+        """Unit axes near the surface normal at `points` (jittered by NORMAL_JITTER; random
+        where the gradient vanishes)."""
+        i, j, k = np.clip(np.floor(points).astype(int), 0, np.array(self.solid.shape) - 1).T
+        axes = self.normals[:, i, j, k].T.astype(float)
+        length = np.linalg.norm(axes, axis=1, keepdims=True)
+        noise = rng.normal(size=axes.shape)
+        axes = np.where(length > 1e-6, axes / np.maximum(length, 1e-6), noise)
+        axes = axes + NORMAL_JITTER * rng.normal(size=axes.shape)
+        return axes / np.linalg.norm(axes, axis=1, keepdims=True)
+
+
 def _place_holes(
-    solid: np.ndarray,
-    filled: np.ndarray,
+    material: Material,
     kinds: list[str],
     th: Preset,
     rng: np.random.Generator,
@@ -156,9 +185,8 @@ def _place_holes(
     holes: list[Hole] = []
     for kind in kinds:
         if holes:  # later holes go into what the earlier ones left
-            solid = solid & ~hole_mask(solid.shape, holes[-1])
-            filled = np.argwhere(solid)
-        hole = _propose_hole(solid, filled, kind, th, rng, radius_factor)
+            material = Material.of(material.solid & ~hole_mask(material.solid.shape, holes[-1]))
+        hole = _propose_hole(material, kind, th, rng, radius_factor)
         if hole is None:
             return None
         holes.append(hole)
@@ -166,15 +194,16 @@ def _place_holes(
 
 
 def _propose_hole(
-    solid: np.ndarray,
-    filled: np.ndarray,
+    material: Material,
     kind: str,
     th: Preset,
     rng: np.random.Generator,
     radius_factor: float = 1.25,
 ) -> Hole | None:
-    """A radius for `kind`, and an axis (direction and point) drawn uniformly from the random
-    directions and points probed whose cross-section has room for the wall that `kind` needs."""
+    """A radius for `kind`, and an axis (direction and point) drawn uniformly from the probed
+    pairs whose cross-section has room for the wall that `kind` needs. Probed: N_DIRECTIONS
+    random directions at each of N_CANDIDATES random material points, and at each point the
+    direction across its nearest surface, which finds room in plates and walls."""
     if kind == "small_hole":
         radius = rng.uniform(max(1.0, th.r_np / 2), th.r_np)
         wall_lo, wall_hi = 1.5, np.inf
@@ -184,25 +213,29 @@ def _propose_hole(
     else:
         radius = rng.uniform(th.r_p, radius_factor * th.r_p)
         wall_lo, wall_hi = th.b_p + 0.5, np.inf
+    filled = material.voxels
     if len(filled) == 0:
         return None
     axes = rng.normal(size=(N_DIRECTIONS, 3))
     axes /= np.linalg.norm(axes, axis=1, keepdims=True)
     points = filled[rng.integers(0, len(filled), N_CANDIDATES)] + rng.random((N_CANDIDATES, 3))
+    pair_points = np.concatenate([np.tile(points, (N_DIRECTIONS, 1)), points])
+    pair_axes = np.concatenate([np.repeat(axes, N_CANDIDATES, axis=0),
+                                material.normal_axes(points, rng)])  # fmt: skip
     reach = (wall_hi if np.isfinite(wall_hi) else wall_lo) + 0.5
-    walls = _probe_walls(solid, points, axes, radius, reach)
-    fits = np.argwhere((walls >= wall_lo) & (walls <= wall_hi))  # (direction, point) pairs
+    walls = _probe_walls(material.solid, pair_points, pair_axes, radius, reach)
+    fits = np.flatnonzero((walls >= wall_lo) & (walls <= wall_hi))
     if len(fits) == 0:
         return None
-    d, p = fits[rng.integers(len(fits))]
-    return Hole(points[p], axes[d], float(radius))
+    pick = fits[rng.integers(len(fits))]
+    return Hole(pair_points[pick], pair_axes[pick], float(radius))
 
 
 def _probe_walls(
     solid: np.ndarray, points: np.ndarray, axes: np.ndarray, radius: float, reach: float
 ) -> np.ndarray:
-    """(direction, point) -> the thinnest wall around a hole through that point along that
-    direction, in that one cross-section: N_PROBE_ANGLES rays out to `reach` past the hole."""
+    """Per (point, axis) pair (K,): the thinnest wall around a hole through that point along
+    that axis, in that one cross-section: N_PROBE_ANGLES rays out to `reach` past the hole."""
     helper = np.where(np.abs(axes[:, :1]) < 0.9, [[1.0, 0.0, 0.0]], [[0.0, 1.0, 0.0]])
     u = np.cross(axes, helper)
     u /= np.linalg.norm(u, axis=1, keepdims=True)
@@ -210,11 +243,8 @@ def _probe_walls(
     angles = np.linspace(0, 2 * np.pi, N_PROBE_ANGLES, endpoint=False)
     rays = np.cos(angles)[None, :, None] * u[:, None] + np.sin(angles)[None, :, None] * v[:, None]
     steps = radius + 0.25 * np.arange(1, int(np.ceil(4 * reach)) + 1)
-    # (D, P, K, S, 3): directions x points x rays x steps
-    pts = (
-        points[None, :, None, None, :]
-        + steps[None, None, None, :, None] * rays[:, None, :, None, :]
-    )
+    # (K, A, S, 3): pairs x rays x steps
+    pts = points[:, None, None, :] + steps[None, None, :, None] * rays[:, :, None, :]
     leaves = ~occupied(solid, pts)
     first_out = np.where(leaves.any(axis=-1), leaves.argmax(axis=-1), len(steps))
     return (first_out * 0.25).min(axis=-1)

@@ -37,6 +37,7 @@ from printability.data.windows import (
 from printability.errors import MeshError
 from printability.geometry.measure import base_part_problems
 from printability.geometry.mesh_io import find_meshes, load_and_repair
+from printability.geometry.normalize import place_in_grid
 from printability.geometry.parts import (
     FAMILY_KINDS,
     PART_KINDS,
@@ -45,9 +46,11 @@ from printability.geometry.parts import (
     make_part,
 )
 from printability.geometry.select import file_size_reason, mesh_reason
-from printability.geometry.voxelize import voxelize
+from printability.geometry.voxelize import voxelize, voxelize_at_pitch
 
 PART_ATTEMPTS = 8  # fresh base parts tried for one index before it is dropped
+MESH_ATTEMPTS = 2  # fresh defect draws per way a mesh is used (fitted, zoomed)
+ZOOM_RANGE = (2.0, 4.0)  # how much finer than fitted a zoomed mesh is voxelized
 
 
 @dataclass
@@ -73,6 +76,7 @@ class BasePart:
     pitch_mm: float
     kind: str
     params: dict
+    window: bool = False  # stored as N^3 windows cut around each defect (data/windows.py)
 
 
 def plan(config: GenerateConfig, n_files: int = 0) -> tuple[int, int]:
@@ -165,11 +169,12 @@ def procedural_base(index: int, config: GenerateConfig, rng: np.random.Generator
         if problems:
             raise PartRejected(f"{params['kind']}: " + "; ".join(problems))
     group = f"part-{index:07d}"
-    return BasePart(solid, group, source, placement.pitch_mm, params["kind"], params)
+    window = source == "window"
+    return BasePart(solid, group, source, placement.pitch_mm, params["kind"], params, window)
 
 
-def folder_base(path: Path, root: Path, config: GenerateConfig) -> BasePart:
-    """A user's mesh, selected, repaired and checked; MeshError says why it cannot be used."""
+def load_folder_mesh(path: Path, config: GenerateConfig) -> trimesh.Trimesh:
+    """A user's mesh, selected and repaired; MeshError says why it cannot be used."""
     reason = file_size_reason(path, config.select)
     if reason:
         raise MeshError(path, reason)
@@ -177,43 +182,99 @@ def folder_base(path: Path, root: Path, config: GenerateConfig) -> BasePart:
     reason = mesh_reason(mesh, config.select)
     if reason:
         raise MeshError(path, reason)
+    return mesh
+
+
+def folder_base(
+    path: Path, root: Path, config: GenerateConfig, mesh: trimesh.Trimesh | None = None,
+    zoomed: bool = False,
+) -> BasePart:  # fmt: skip
+    """A user's mesh as a base part, printable as it is at its pitch, else MeshError says why.
+
+    Fitted to the grid as a procedural part is; or, `zoomed`, voxelized ZOOM_RANGE times finer
+    (by the ratio of its two longest extents) into a grid sized to it, to be cut into windows:
+    a slender link or a thin-walled part then has room for holes and walls in voxels."""
+    mesh = load_folder_mesh(path, config) if mesh is None else mesh
     try:
-        solid, placement = voxelize(mesh, config.voxel)
+        fit = place_in_grid(mesh, config.voxel)
+        if zoomed:
+            extents = np.sort(np.ptp(fit.to_voxels(mesh.vertices), axis=0))[::-1]
+            zoom = float(np.clip(extents[0] / max(extents[1], 1e-9), *ZOOM_RANGE))
+            solid, placement = voxelize_at_pitch(mesh, fit.pitch_mm / zoom, like=fit)
+        else:
+            solid, placement = voxelize(mesh, config.voxel, fit)
     except ValueError as exc:
         raise MeshError(path, str(exc)) from None
+    where = f"at {placement.pitch_mm:.3g} mm/voxel"
     if not solid.any():
-        raise MeshError(path, f"thinner than one voxel ({placement.pitch_mm:.3g} mm) everywhere")
+        raise MeshError(path, f"thinner than one voxel everywhere {where}")
     problems = base_part_problems(solid, config.thresholds)
     if problems:
-        raise MeshError(path, "not printable as it is: " + "; ".join(problems))
+        raise MeshError(path, f"not printable as it is {where}: " + "; ".join(problems))
     rel = str(path.relative_to(root)) if path.is_relative_to(root) else str(path)
-    return BasePart(
-        solid, rel, rel, placement.pitch_mm, "mesh", {"file": rel, "faces": len(mesh.faces)}
-    )
+    params = {"file": rel, "faces": len(mesh.faces)}
+    if zoomed:
+        params["window_grid"] = list(solid.shape)
+    return BasePart(solid, rel, rel, placement.pitch_mm, "mesh", params, zoomed)
 
 
 def make_part_samples(
     index: int, config: GenerateConfig, files: list[Path], root: Path | None
 ) -> PartOutcome:
-    """All four classes from base part `index`: a few fresh procedural parts are tried (for a
-    mesh from a folder, fresh defect draws), else the reason it gave none is recorded."""
-    outcome = PartOutcome(index)
-    mesh_base = None
+    """All four classes from base part `index`, else the reason it gave none is recorded. A
+    procedural part is drawn afresh a few times; a mesh from a folder is tried fitted to the
+    grid, then zoomed in and cut into windows (`folder_base`)."""
     if files:
-        try:
-            mesh_base = folder_base(files[index], root, config)
-        except MeshError as exc:
-            outcome.dropped = str(exc)  # names the file
-            return outcome
-    th = config.thresholds
+        return _mesh_samples(index, config, files[index], root)
+    outcome = PartOutcome(index)
     for attempt in range(PART_ATTEMPTS):
         rng = np.random.default_rng([config.seed, index, attempt])
         try:
-            base = mesh_base or procedural_base(index, config, rng)
-            samples = [
-                DefectSample(base.solid, "no_defect")
-                if target == "no_defect"
-                else make_defect(
+            base = procedural_base(index, config, rng)
+        except PartRejected as exc:
+            outcome.rejects[str(exc)] += 1
+            outcome.dropped = str(exc)
+            continue
+        if _add_samples(outcome, base, config, rng):
+            return outcome
+    return outcome
+
+
+def _mesh_samples(index: int, config: GenerateConfig, path: Path, root: Path) -> PartOutcome:
+    """make_part_samples for a mesh file: fitted, then zoomed (not with a fixed pitch)."""
+    outcome = PartOutcome(index)
+    try:
+        mesh = load_folder_mesh(path, config)
+    except MeshError as exc:
+        outcome.dropped = str(exc)  # names the file
+        return outcome
+    ways = (False,) if config.voxel.pitch_mm is not None else (False, True)
+    attempt = 0
+    for zoomed in ways:
+        try:
+            base = folder_base(path, root, config, mesh, zoomed)
+        except MeshError as exc:
+            outcome.dropped = str(exc)
+            continue
+        for _ in range(MESH_ATTEMPTS):
+            rng = np.random.default_rng([config.seed, index, attempt])
+            attempt += 1
+            if _add_samples(outcome, base, config, rng):
+                return outcome
+    return outcome
+
+
+def _add_samples(
+    outcome: PartOutcome, base: BasePart, config: GenerateConfig, rng: np.random.Generator
+) -> bool:
+    """Carve the three defects into `base` and add its four samples to `outcome`; False (and
+    the reason in `outcome`) when a defect finds no placement."""
+    th = config.thresholds
+    try:
+        samples = (
+            [DefectSample(base.solid, "no_defect")]
+            + [
+                make_defect(
                     base.solid,
                     target,
                     th,
@@ -221,34 +282,30 @@ def make_part_samples(
                     config.max_holes,
                     config.max_tries,
                     config.radius_factor,
-                )
-                for target in DEFECT_CLASSES
+                )  # fmt: skip
+                for target in DEFECT_CLASSES[1:]
             ]
-        except PartRejected as exc:
-            outcome.rejects[str(exc)] += 1
-            outcome.dropped = str(exc)
-            continue
-        except DefectFailed as exc:
-            outcome.rejects.update(exc.reasons)
-            outcome.dropped = f"no {exc.target} placement in {config.max_tries} tries"
-            if mesh_base is not None:
-                outcome.dropped = f"{mesh_base.source}: {outcome.dropped}"
-            continue
-        outcome.dropped = None
-        if base.kind in config.holdout_families:
-            split = "test"
-        else:
-            split = split_for(base.group, config.seed, config.split_fractions)
-        for sample in samples:
-            outcome.rejects.update(sample.rejects)
-            window = _sample_window(sample, base, config, rng)
-            outcome.packed.append(store.pack_voxels(window.voxels))
-            outcome.masks.append(store.pack_voxels(window.mask))
-            for name, codes in window.inputs.items():
-                outcome.inputs.setdefault(name, []).append(codes)
-            outcome.rows.append(_record(sample, base, index, split, config, window.shift))
-        return outcome
-    return outcome
+        )
+    except DefectFailed as exc:
+        outcome.rejects.update(exc.reasons)
+        outcome.dropped = f"no {exc.target} placement in {config.max_tries} tries"
+        if base.kind == "mesh":
+            outcome.dropped = f"{base.source}: {outcome.dropped}"
+        return False
+    outcome.dropped = None
+    if base.kind in config.holdout_families:
+        split = "test"
+    else:
+        split = split_for(base.group, config.seed, config.split_fractions)
+    for sample in samples:
+        outcome.rejects.update(sample.rejects)
+        window = _sample_window(sample, base, config, rng)
+        outcome.packed.append(store.pack_voxels(window.voxels))
+        outcome.masks.append(store.pack_voxels(window.mask))
+        for name, codes in window.inputs.items():
+            outcome.inputs.setdefault(name, []).append(codes)
+        outcome.rows.append(_record(sample, base, outcome.index, split, config, window.shift))
+    return True
 
 
 def _sample_window(
@@ -258,7 +315,7 @@ def _sample_window(
     around its defect."""
     mask = defect_mask(sample, base.solid)
     names = stored_inputs(config)
-    if base.source != "window":
+    if not base.window:
         inputs = {name: encode_input(sample.voxels, name) for name in names}
         return Window(sample.voxels, mask, inputs, np.zeros(3))
     carved = base.solid & ~sample.voxels
@@ -428,6 +485,8 @@ def _run(
     expected = Counter(i // config.parts_per_shard for i in indices)
     rejects: Counter = Counter()
     dropped: Counter = Counter()
+    causes: Counter = Counter()  # the drop reasons without file names, for a folder's yield
+    used = 0
     made = 0
     start = time.perf_counter()
     bar = tqdm(
@@ -441,6 +500,8 @@ def _run(
             rejects.update(outcome.rejects)
             if outcome.dropped:
                 dropped[outcome.dropped] += 1
+                causes[outcome.dropped.split(": ", 1)[-1] if files else outcome.dropped] += 1
+            used += bool(outcome.rows)
             made += len(outcome.rows)
             bar.update(len(DEFECT_CLASSES))
             k = outcome.index // config.parts_per_shard
@@ -465,8 +526,12 @@ def _run(
         "seconds": round(seconds, 2),
         "samples_per_second": round(made / seconds, 2) if seconds > 0 else None,
         "workers": workers,
+        "source_files": bool(files),
         "rejected_placements": dict(rejects.most_common()),
         "dropped_parts": dict(dropped.most_common()),
+        "parts_used": used,
+        "parts_tried": len(indices),
+        "drop_causes": dict(causes.most_common()),
     }
 
 
