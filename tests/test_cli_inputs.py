@@ -183,7 +183,9 @@ def test_generate_from_a_mixed_folder(tmp_path, capsys, good_folder):
     assert _generate(out, good_folder, 12) == 0
     stdout = capsys.readouterr().out
     assert "made 8 samples" in stdout
+    assert "used 2 of 3 mesh files (67%)" in stdout
     lines = stdout.splitlines()
+    assert any(line.startswith("  not used: ") and "corrupt.stl" not in line for line in lines)
     start = lines.index("dropped base parts (1):")
     assert "corrupt.stl" in lines[start + 1]
 

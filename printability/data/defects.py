@@ -13,9 +13,9 @@ from collections import Counter
 from dataclasses import dataclass, field
 
 import numpy as np
-from scipy import ndimage
 
 from printability.config import DEFECT_CLASSES, Preset
+from printability.geometry.distance import distance_to_outside
 from printability.geometry.measure import (
     Hole,
     WallMeasurement,
@@ -120,14 +120,16 @@ def make_defect(
     max_holes: int = 1,
     max_tries: int = 40,
     radius_factor: float = 1.25,
+    material: Material | None = None,
 ) -> DefectSample:
     """Carve 1..max_holes holes into `solid`: the first measures as `target`, any others as
     printable holes (so the manifest's hole figures describe the defect). Printable-radius holes
-    are drawn from r_p to radius_factor * r_p."""
+    are drawn from r_p to radius_factor * r_p. `material`: `Material.of(solid)`, when the
+    caller carves several defects into one solid."""
     if target not in DEFECT_CLASSES or target == "no_defect":
         raise ValueError(f"not a hole defect: {target!r}")
     reasons: Counter = Counter()
-    material = Material.of(solid)
+    material = Material.of(solid) if material is None else material
     n_holes = int(rng.integers(1, max_holes + 1))  # drawn once, so retries do not favour one hole
     kinds = [target] + ["printable_hole"] * (n_holes - 1)
     for _ in range(max_tries):
@@ -159,7 +161,7 @@ class Material:
 
     @classmethod
     def of(cls, solid: np.ndarray) -> Material:
-        depth = ndimage.distance_transform_edt(solid).astype(np.float32)
+        depth = distance_to_outside(solid)
         return cls(solid, np.argwhere(solid), np.stack(np.gradient(depth)))
 
     def normal_axes(self, points: np.ndarray, rng: np.random.Generator) -> np.ndarray:

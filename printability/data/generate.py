@@ -25,7 +25,13 @@ from tqdm import tqdm
 
 from printability.config import DEFECT_CLASSES, PRINTABLE_CLASSES, GenerateConfig
 from printability.data import store
-from printability.data.defects import DefectFailed, DefectSample, defect_mask, make_defect
+from printability.data.defects import (
+    DefectFailed,
+    DefectSample,
+    Material,
+    defect_mask,
+    make_defect,
+)
 from printability.data.inputs import DEFAULT_INPUT, check_grid, encode_input
 from printability.data.windows import (
     Window,
@@ -270,10 +276,11 @@ def _add_samples(
     """Carve the three defects into `base` and add its four samples to `outcome`; False (and
     the reason in `outcome`) when a defect finds no placement."""
     th = config.thresholds
+    material = Material.of(base.solid)  # shared by the three defects
     try:
-        samples = (
-            [DefectSample(base.solid, "no_defect")]
-            + [
+        samples = [DefectSample(base.solid, "no_defect")]
+        for target in DEFECT_CLASSES[1:]:
+            samples.append(
                 make_defect(
                     base.solid,
                     target,
@@ -282,10 +289,9 @@ def _add_samples(
                     config.max_holes,
                     config.max_tries,
                     config.radius_factor,
+                    material,
                 )  # fmt: skip
-                for target in DEFECT_CLASSES[1:]
-            ]
-        )
+            )
     except DefectFailed as exc:
         outcome.rejects.update(exc.reasons)
         outcome.dropped = f"no {exc.target} placement in {config.max_tries} tries"

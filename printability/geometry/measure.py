@@ -19,6 +19,7 @@ import numpy as np
 from scipy import ndimage
 
 from printability.config import Preset
+from printability.geometry.distance import distance_to_outside
 
 T_STEP = 0.5  # spacing of cross-sections along the axis, voxels
 S_STEP = 0.25  # radial march step, voxels
@@ -255,12 +256,12 @@ def base_part_problems(solid: np.ndarray, thresholds: Preset) -> list[str]:
     removed = padded & ~opened
     if removed.any():
         # with nothing left after the opening, the whole part is thinner than b_p
-        depth = ndimage.distance_transform_edt(~opened)[removed] if opened.any() else np.inf
+        depth = distance_to_outside(~opened)[removed] if opened.any() else np.inf
         if np.max(depth) > (np.sqrt(3) - 1) * rho + 1.0:
             problems.append(f"wall thinner than {thresholds.b_p:g} voxels")
     filled = _close(padded, thresholds.r_p) & ~padded
     # fillets in concave edges and corners are ~0.3 r_p thick at most; voxel noise is 1 voxel
-    deep = ndimage.distance_transform_edt(filled) >= max(1.5, 0.35 * thresholds.r_p)
+    deep = distance_to_outside(filled) >= max(1.5, 0.35 * thresholds.r_p)
     if deep.any() and _solid_on_both_sides(padded, np.argwhere(deep), 2 * thresholds.r_p):
         problems.append(f"hole, gap or cavity narrower than {2 * thresholds.r_p:g} voxels")
     return problems
@@ -298,11 +299,11 @@ _LINE_DIRECTIONS = _line_directions()
 
 def _open(solid: np.ndarray, radius: float) -> np.ndarray:
     """Morphological opening by a ball: what a ball of `radius` can sweep inside the solid."""
-    core = ndimage.distance_transform_edt(solid) > radius
-    return ndimage.distance_transform_edt(~core) <= radius + 0.5
+    core = distance_to_outside(solid) > radius
+    return distance_to_outside(~core) <= radius + 0.5
 
 
 def _close(solid: np.ndarray, radius: float) -> np.ndarray:
     """Morphological closing by a ball: the solid plus what a ball of `radius` cannot enter."""
-    dilated = ndimage.distance_transform_edt(~solid) <= radius
-    return ndimage.distance_transform_edt(dilated) > radius
+    dilated = distance_to_outside(~solid) <= radius
+    return distance_to_outside(dilated) > radius
