@@ -18,11 +18,12 @@ import numpy as np
 from scipy import ndimage
 
 from printability.config import GenerateConfig, VoxelConfig
-from printability.data.inputs import encode_input, get_input
+from printability.data.inputs import CLIP_VOX, encode_input, get_input
 from printability.geometry.parts import PartLimits
 from printability.inspect.windows import pad_to_window
 
 WINDOW_SCALE = (1.4, 2.2)  # the whole grid's side, relative to the network's input
+ENCODE_MARGIN = CLIP_VOX + 2  # voxels beyond a window's faces that its stored input reads
 
 
 @dataclass
@@ -96,6 +97,22 @@ def window_corner(
     return corner
 
 
+def window_codes(
+    grid: np.ndarray, corner: np.ndarray, size: int, name: str, block: int
+) -> np.ndarray:
+    """The stored input of the size^3 window at `corner` (on `block`s), as if encoded on the
+    whole grid and cut: encoded on the window and ENCODE_MARGIN around it, all that its codes
+    depend on (distances are clipped at CLIP_VOX, ridges look one voxel further)."""
+    margin = -(-ENCODE_MARGIN // block) * block
+    lo = np.maximum(corner - margin, 0)
+    hi = np.minimum(corner + size + margin, grid.shape)
+    codes = encode_input(grid[tuple(slice(int(a), int(b)) for a, b in zip(lo, hi, strict=True))],
+                         name)  # fmt: skip
+    step = get_input(name).stored_downsample
+    start = (corner - lo) // step
+    return codes[(slice(None), *(slice(int(a), int(a) + size // step) for a in start))]
+
+
 def cut_window(
     voxels: np.ndarray,
     mask: np.ndarray,
@@ -115,10 +132,5 @@ def cut_window(
     focus = focus_voxels(voxels, mask, carved, rng) + offset
     corner = window_corner(focus, padded.shape, size, block, rng)
     cut = tuple(slice(int(c), int(c) + size) for c in corner)
-    inputs = {}
-    for name in input_names:
-        codes = encode_input(padded, name)
-        step = get_input(name).stored_downsample
-        inputs[name] = codes[(slice(None), *(slice(int(c) // step, (int(c) + size) // step)
-                                             for c in corner))]  # fmt: skip
+    inputs = {name: window_codes(padded, corner, size, name, block) for name in input_names}
     return Window(padded[cut].copy(), np.pad(mask, widths)[cut].copy(), inputs, offset - corner)

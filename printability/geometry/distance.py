@@ -1,8 +1,8 @@
 """Euclidean distance transforms of voxel grids.
 
 The `edt` package (seung-lab) gives exactly scipy.ndimage.distance_transform_edt's distances
-about 10x faster on our grids (bench/edt.py); the base-part check, hole proposals and the
-generator's windows spend most of their time here.
+about 10x faster on our grids (bench/distance_transform.py); the base-part check, hole proposals
+and the generator's windows spend most of their time here.
 """
 
 from __future__ import annotations

@@ -73,12 +73,11 @@ def orthonormal_basis(axis: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
 
 
 def occupied(solid: np.ndarray, points: np.ndarray) -> np.ndarray:
-    """Occupancy of the voxels containing `points` (..., 3); outside the grid counts as empty."""
-    idx = np.floor(points).astype(np.int64)
-    i, j, k = idx[..., 0], idx[..., 1], idx[..., 2]
-    n0, n1, n2 = solid.shape
-    inside = (i >= 0) & (i < n0) & (j >= 0) & (j < n1) & (k >= 0) & (k < n2)
-    flat = (np.clip(i, 0, n0 - 1) * n1 + np.clip(j, 0, n1 - 1)) * n2 + np.clip(k, 0, n2 - 1)
+    """Occupancy of the voxels containing `points` (..., 3); outside the grid counts as empty.
+    (Truncation is the floor for the points that pass the `>= 0` test.)"""
+    idx = points.astype(np.intp)
+    inside = ((points >= 0) & (idx < solid.shape)).all(axis=-1)
+    flat = np.ravel_multi_index(tuple(np.moveaxis(idx, -1, 0)), solid.shape, mode="clip")
     return solid.reshape(-1)[flat] & inside
 
 

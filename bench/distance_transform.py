@@ -2,7 +2,7 @@
 measures (base parts fitted to 64^3, and the bigger grids of window parts). Same distances,
 timed in one run, with the ratio.
 
-Run: .venv/bin/python bench/edt.py [--parts 20]
+Run: .venv/bin/python bench/distance_transform.py [--parts 20]
 """
 
 from __future__ import annotations
