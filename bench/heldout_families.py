@@ -54,6 +54,7 @@ def main() -> None:
     parser.add_argument("--epochs", type=int, default=None, help="default: TrainConfig's")
     parser.add_argument("--checkpoint", type=Path, default=None, help="score this, no training")
     parser.add_argument("--compare", type=Path, nargs="*", default=[], help="more checkpoints")
+    parser.add_argument("--tta", type=int, default=1, help="cube symmetries averaged (1..48)")
     parser.add_argument("--target", type=float, default=0.98)
     parser.add_argument("--out", type=Path, default=Path("out/bench/heldout_families"))
     args = parser.parse_args()
@@ -75,8 +76,8 @@ def main() -> None:
         checkpoint = args.out / "run" / "best.pt"
         print(f"trained {config.model} for {config.epochs} epochs in {run['train_seconds']:.0f} s")
     checkpoints = [checkpoint, *args.compare]
-    metrics = evaluate(checkpoints, args.data, args.out / "report", gallery=0, track=False,
-                       progress=False)  # fmt: skip
+    metrics = evaluate(checkpoints, args.data, args.out / "report", tta=args.tta, gallery=0,
+                       track=False, progress=False)  # fmt: skip
     with open(args.out / "report" / "predictions.csv", newline="") as f:
         rows = list(csv.DictReader(f))
     names = list(metrics["models"])

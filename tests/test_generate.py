@@ -308,3 +308,17 @@ def test_unknown_or_unused_families_are_refused(tmp_path):
             tmp_path / "b",
         )
     assert not (tmp_path / "a").exists() and not (tmp_path / "b").exists()
+
+
+def test_drop_causes_count_files_dropped_for_one_reason_together():
+    from printability.data.generate import drop_cause
+
+    assert drop_cause("x/a.stl: open mesh (129 boundary edges after repair)") == "open mesh"
+    assert drop_cause("b.stl: open mesh (2 boundary edges after repair)") == "open mesh"
+    assert (
+        drop_cause("c.stl: not printable as it is at 6.95 mm/voxel: wall thinner than 4 voxels")
+        == "not printable as it is: wall thinner than 4 voxels"
+    )
+    assert drop_cause("d.stl: no thin_wall placement in 80 tries") == (
+        "no thin_wall placement in 80 tries"
+    )

@@ -12,6 +12,7 @@ from __future__ import annotations
 import hashlib
 import math
 import multiprocessing as mp
+import re
 import time
 from collections import Counter
 from collections.abc import Iterator
@@ -506,7 +507,7 @@ def _run(
             rejects.update(outcome.rejects)
             if outcome.dropped:
                 dropped[outcome.dropped] += 1
-                causes[outcome.dropped.split(": ", 1)[-1] if files else outcome.dropped] += 1
+                causes[drop_cause(outcome.dropped) if files else outcome.dropped] += 1
             used += bool(outcome.rows)
             made += len(outcome.rows)
             bar.update(len(DEFECT_CLASSES))
@@ -552,6 +553,14 @@ def _outcomes(
         return
     with mp.get_context("forkserver").Pool(workers, _init_worker, (config, files, root)) as pool:
         yield pool.imap(_work, indices, chunksize=1)
+
+
+def drop_cause(dropped: str) -> str:
+    """Why a mesh file was not used, without its name and the figures that vary per file (its
+    pitch, its count of open edges), so that files dropped for one reason count together."""
+    cause = dropped.split(": ", 1)[-1]
+    cause = re.sub(r" at [\d.e+-]+ mm/voxel", "", cause)
+    return re.sub(r" \(\d+ boundary edges after repair\)", "", cause)
 
 
 def dataset_counts(out: Path) -> dict:
