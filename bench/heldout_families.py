@@ -52,6 +52,7 @@ def main() -> None:
     parser.add_argument("--windows", type=float, default=0.25, help="window parts' share")
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--epochs", type=int, default=None, help="default: TrainConfig's")
+    parser.add_argument("--width", type=float, default=None, help="default: TrainConfig's")
     parser.add_argument("--checkpoint", type=Path, default=None, help="score this, no training")
     parser.add_argument("--compare", type=Path, nargs="*", default=[], help="more checkpoints")
     parser.add_argument("--tta", type=int, default=1, help="cube symmetries averaged (1..48)")
@@ -69,12 +70,15 @@ def main() -> None:
     if checkpoint is None:
         from printability.train.loop import train  # after generation: torch not needed for it
 
-        config = (
-            TrainConfig() if args.epochs is None else replace(TrainConfig(), epochs=args.epochs)
-        )
+        config = TrainConfig()
+        if args.epochs is not None:
+            config = replace(config, epochs=args.epochs)
+        if args.width is not None:
+            config = replace(config, width=args.width)
         run = train(args.data, args.out / "run", config, track=False, progress=False)
         checkpoint = args.out / "run" / "best.pt"
-        print(f"trained {config.model} for {config.epochs} epochs in {run['train_seconds']:.0f} s")
+        print(f"trained {config.model} (width {config.width}) for {config.epochs} epochs in "
+              f"{run['train_seconds']:.0f} s")  # fmt: skip
     checkpoints = [checkpoint, *args.compare]
     metrics = evaluate(checkpoints, args.data, args.out / "report", tta=args.tta, gallery=0,
                        track=False, progress=False)  # fmt: skip
