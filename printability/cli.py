@@ -337,6 +337,8 @@ def _cmd_generate(args: argparse.Namespace) -> int:
 
     if args.workers < 1:
         raise ValueError(f"--workers must be >= 1, got {args.workers}")
+    if not 0 <= args.windows <= 1:
+        raise ValueError(f"--windows is a share of the parts, 0..1, got {args.windows:g}")
     config = GenerateConfig(
         source=args.source,
         count=args.count,

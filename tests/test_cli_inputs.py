@@ -115,6 +115,7 @@ def test_stats_of_a_missing_dataset(tmp_path, capsys):
         (["--count", "0"], "count"),
         (["--count", "-4"], "count"),
         (["--workers", "0"], "--workers"),
+        (["--windows", "1.5"], "--windows"),
         (["--max-holes", "0"], "max_holes"),
         (["--pitch-mm", "0"], "pitch_mm"),
     ],
