@@ -1,6 +1,7 @@
-"""Procedural, printable CAD-like base parts built with manifold3d booleans.
+"""Procedural, printable CAD-like base parts built with manifold3d booleans, and `make_part`,
+which builds any part family (these CAD kinds or the free-form ones of `families.py`).
 
-Each part kind (plate, bracket, flange, ...) is designed directly in a frame whose largest
+Each CAD kind (plate, bracket, flange, ...) is designed directly in a frame whose largest
 bounding-box extent equals ``PartLimits.size_mm``.  Every wall, floor, rib and leg is made at
 least ``WALL_FACTOR * min_wall_mm`` thick and every hole, slot, gap and pocket at least
 ``HOLE_FACTOR * min_hole_radius_mm`` in (half-)width *by construction*, so the base parts are
