@@ -24,7 +24,7 @@ import numpy as np
 import trimesh
 from tqdm import tqdm
 
-from printability.config import DEFECT_CLASSES, PRINTABLE_CLASSES, GenerateConfig
+from printability.config import DEFECT_CLASSES, PRINTABLE_CLASSES, GenerateConfig, VoxelConfig
 from printability.data import store
 from printability.data.defects import (
     DefectFailed,
@@ -38,7 +38,6 @@ from printability.data.windows import (
     Window,
     cut_window,
     is_window_part,
-    window_limits,
     window_voxel_config,
 )
 from printability.errors import MeshError
@@ -114,9 +113,11 @@ def split_for(group: str, seed: int, fractions: tuple[float, float, float]) -> s
     return "val" if u < fractions[0] + fractions[1] else "test"
 
 
-def part_limits(config: GenerateConfig) -> PartLimits:
-    """Feature limits in mm that keep procedural parts printable at this grid, with margin."""
-    vox = config.voxel
+def part_limits(config: GenerateConfig, voxel: VoxelConfig | None = None) -> PartLimits:
+    """Feature limits in mm that keep procedural parts printable at this grid, with margin:
+    the config's thresholds in voxels, at the pitch of `voxel` (default the config's grid; a
+    window part's bigger grid keeps the thresholds of the network's grid)."""
+    vox = config.voxel if voxel is None else voxel
     span = vox.resolution - 2 * vox.margin
     pitch = vox.pitch_mm if vox.pitch_mm is not None else 100.0 / span
     th = config.thresholds
@@ -159,7 +160,7 @@ def procedural_base(index: int, config: GenerateConfig, rng: np.random.Generator
     voxel, limits, source = config.voxel, part_limits(config), "procedural"
     if is_window_part(index, config):
         voxel = window_voxel_config(config, rng)
-        limits, source = window_limits(config, voxel), "window"
+        limits, source = part_limits(config, voxel), "window"
     mesh, params = make_part(rng, limits, family_of(index, config))
     if source == "window":
         params["window_grid"] = voxel.resolution
@@ -193,9 +194,12 @@ def load_folder_mesh(path: Path, config: GenerateConfig) -> trimesh.Trimesh:
 
 
 def folder_base(
-    path: Path, root: Path, config: GenerateConfig, mesh: trimesh.Trimesh | None = None,
+    path: Path,
+    root: Path,
+    config: GenerateConfig,
+    mesh: trimesh.Trimesh | None = None,
     zoomed: bool = False,
-) -> BasePart:  # fmt: skip
+) -> BasePart:
     """A user's mesh as a base part, printable as it is at its pitch, else MeshError says why.
 
     Fitted to the grid as a procedural part is; or, `zoomed`, voxelized ZOOM_RANGE times finer
@@ -326,8 +330,8 @@ def _sample_window(
         inputs = {name: encode_input(sample.voxels, name) for name in names}
         return Window(sample.voxels, mask, inputs, np.zeros(3))
     carved = base.solid & ~sample.voxels
-    return cut_window(sample.voxels, mask, carved, config.voxel.resolution, names, DEFAULT_INPUT,
-                      rng)  # fmt: skip
+    size = config.voxel.resolution
+    return cut_window(sample.voxels, mask, carved, size, names, DEFAULT_INPUT, rng)
 
 
 def _record(

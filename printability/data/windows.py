@@ -19,7 +19,6 @@ from scipy import ndimage
 
 from printability.config import GenerateConfig, VoxelConfig
 from printability.data.inputs import CLIP_VOX, encode_input, get_input
-from printability.geometry.parts import PartLimits
 from printability.inspect.windows import pad_to_window
 
 WINDOW_SCALE = (1.4, 2.2)  # the whole grid's side, relative to the network's input
@@ -50,19 +49,6 @@ def window_voxel_config(config: GenerateConfig, rng: np.random.Generator) -> Vox
     """The whole grid of a window part: WINDOW_SCALE times the input's side, a multiple of 4."""
     side = config.voxel.resolution * rng.uniform(*WINDOW_SCALE)
     return replace(config.voxel, resolution=int(min(256, 4 * round(side / 4))))
-
-
-def window_limits(config: GenerateConfig, voxel: VoxelConfig) -> PartLimits:
-    """Feature limits in mm for a part fitted to the bigger grid `voxel`, keeping the walls and
-    holes of a fitted part in voxels (the thresholds of the input's grid, with a voxel spare)."""
-    span = voxel.resolution - 2 * voxel.margin
-    pitch = 100.0 / span
-    th = config.thresholds
-    return PartLimits(
-        min_wall_mm=(th.b_p + 1) * pitch,
-        min_hole_radius_mm=(th.r_p + 1) * pitch,
-        size_mm=span * pitch,
-    )
 
 
 def focus_voxels(
@@ -106,8 +92,8 @@ def window_codes(
     margin = -(-ENCODE_MARGIN // block) * block
     lo = np.maximum(corner - margin, 0)
     hi = np.minimum(corner + size + margin, grid.shape)
-    codes = encode_input(grid[tuple(slice(int(a), int(b)) for a, b in zip(lo, hi, strict=True))],
-                         name)  # fmt: skip
+    region = tuple(slice(int(a), int(b)) for a, b in zip(lo, hi, strict=True))
+    codes = encode_input(grid[region], name)
     step = get_input(name).stored_downsample
     start = (corner - lo) // step
     return codes[(slice(None), *(slice(int(a), int(a) + size // step) for a in start))]
@@ -127,10 +113,9 @@ def cut_window(
     `input_name` sets the block that window corners fall on, as in `check`."""
     block = get_input(input_name).downsample
     padded, offset = pad_to_window(voxels, size, multiple=block)
-    widths = [(int(b), int(p - s - b)) for b, p, s in zip(offset, padded.shape, voxels.shape,
-                                                          strict=True)]  # fmt: skip
+    padded_mask, _ = pad_to_window(mask, size, multiple=block)  # the same padding
     focus = focus_voxels(voxels, mask, carved, rng) + offset
     corner = window_corner(focus, padded.shape, size, block, rng)
     cut = tuple(slice(int(c), int(c) + size) for c in corner)
     inputs = {name: window_codes(padded, corner, size, name, block) for name in input_names}
-    return Window(padded[cut].copy(), np.pad(mask, widths)[cut].copy(), inputs, offset - corner)
+    return Window(padded[cut].copy(), padded_mask[cut].copy(), inputs, offset - corner)
