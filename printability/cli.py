@@ -16,7 +16,7 @@ from printability.config import (
     OPTIMIZERS,
     PRECISIONS,
     PRESETS,
-    UNITS_TO_MM,
+    UNIT_CHOICES,
     GenerateConfig,
     TrainConfig,
     VoxelConfig,
@@ -80,9 +80,10 @@ def _parser() -> argparse.ArgumentParser:
     )
     gen.add_argument(
         "--units",
-        default="mm",
-        choices=sorted(UNITS_TO_MM),
-        help="units of mesh files that do not state them",
+        default="auto",
+        choices=UNIT_CHOICES,
+        help="units of mesh files that do not state them (auto: mm unless that makes a part "
+        "under 3 mm or over 2 m across; then metres, inches or cm, whichever fits first)",
     )
     gen.add_argument(
         "--shard", default="0/1", help="build only part i of N (i/N), for many machines"
@@ -132,7 +133,7 @@ def _parser() -> argparse.ArgumentParser:
     show.add_argument(
         "--out", type=Path, default=None, help="PNG to write (default: <sample or mesh>.png)"
     )
-    show.add_argument("--units", default="mm", choices=sorted(UNITS_TO_MM))
+    show.add_argument("--units", default="auto", choices=UNIT_CHOICES)
     show.set_defaults(func=_cmd_show)
 
     stats = sub.add_parser("stats", help="counts per class and split of a dataset")
@@ -238,8 +239,10 @@ def _parser() -> argparse.ArgumentParser:
     ck.add_argument(
         "--checkpoint", type=Path, default=None, help="a trained model (default: the shipped one)"
     )
-    ck.add_argument("--units", default="mm", choices=sorted(UNITS_TO_MM),
-                    help="units of files that do not state them")  # fmt: skip
+    ck.add_argument("--units", default="auto", choices=UNIT_CHOICES,
+                    help="units of files that do not state them (auto: mm unless that makes a "
+                    "part under 3 mm or over 2 m across; then metres, inches or cm, whichever "
+                    "fits first; the row says so)")  # fmt: skip
     ck.add_argument("--process", default="fdm", choices=sorted(PROCESSES),
                     help="the process whose minimum wall and hole apply")  # fmt: skip
     ck.add_argument("--min-wall", type=float, default=None, metavar="MM",

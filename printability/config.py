@@ -16,6 +16,8 @@ DEFECT_CLASSES: tuple[str, ...] = ("no_defect", "printable_hole", "small_hole", 
 PRINTABLE_CLASSES = frozenset({"no_defect", "printable_hole"})
 
 UNITS_TO_MM: dict[str, float] = {"mm": 1.0, "cm": 10.0, "m": 1000.0, "inch": 25.4}
+UNIT_CHOICES: tuple[str, ...] = ("auto", *UNITS_TO_MM)
+"""`--units`: auto (mm unless the size is implausible: geometry.mesh_io.guess_units) or one."""
 
 
 @dataclass(frozen=True)
@@ -89,7 +91,7 @@ class SelectConfig:
     max_file_mb: float | None = 50.0
     min_faces: int | None = 12
     max_faces: int | None = 500_000
-    require_watertight: bool = True
+    require_watertight: bool = False  # open meshes are decided by winding number (voxelize.py)
     min_compactness: float | None = 0.05  # volume / bounding-box volume
 
 
@@ -103,7 +105,7 @@ class GenerateConfig:
     preset: str = "seed2021"
     max_holes: int = 1
     radius_factor: float = 1.25  # printable-radius holes span r_p .. radius_factor * r_p
-    units: str = "mm"
+    units: str = "auto"
     split_fractions: tuple[float, float, float] = (0.8, 0.1, 0.1)
     parts_per_shard: int = 64
     max_tries: int = 80  # hole placements tried per defect before giving up on a base part
@@ -128,8 +130,8 @@ class GenerateConfig:
             raise ValueError("window parts are fitted to a bigger grid: no fixed pitch_mm")
         if self.max_holes < 1:
             raise ValueError(f"max_holes must be >= 1, got {self.max_holes}")
-        if self.units not in UNITS_TO_MM:
-            raise ValueError(f"unknown units {self.units!r}; choose from {', '.join(UNITS_TO_MM)}")
+        if self.units not in UNIT_CHOICES:
+            raise ValueError(f"unknown units {self.units!r}; choose from {', '.join(UNIT_CHOICES)}")
         if abs(sum(self.split_fractions) - 1.0) > 1e-6 or min(self.split_fractions) < 0:
             raise ValueError(f"split fractions must be >= 0 and sum to 1: {self.split_fractions}")
         get_preset(self.preset)

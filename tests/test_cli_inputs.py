@@ -88,7 +88,7 @@ def test_show_open_mesh(tmp_path, capsys):
     path = _open_tube_stl(tmp_path / "tube.stl")
     assert main(["show", str(path), "--out", str(tmp_path / "x.png")]) == 2
     line = _error_line(capsys)
-    assert str(path) in line and "open mesh" in line
+    assert str(path) in line and "not a solid: an open surface" in line
 
 
 def test_show_a_folder_that_is_not_a_dataset(tmp_path, capsys):
@@ -173,7 +173,7 @@ def test_generate_from_only_bad_files(tmp_path, capsys):
     start = lines.index("dropped base parts (3):")
     dropped = lines[start + 1 : start + 4]
     assert any("empty.stl: empty file" in line for line in dropped)
-    assert any("open.stl: open mesh" in line for line in dropped)
+    assert any("open.stl: not a solid" in line for line in dropped)
     assert any("corrupt.stl" in line for line in dropped)
     assert len(open_dataset(out)) == 0
 

@@ -313,8 +313,9 @@ def test_unknown_or_unused_families_are_refused(tmp_path):
 def test_drop_causes_count_files_dropped_for_one_reason_together():
     from printability.data.generate import drop_cause
 
-    assert drop_cause("x/a.stl: open mesh (129 boundary edges after repair)") == "open mesh"
-    assert drop_cause("b.stl: open mesh (2 boundary edges after repair)") == "open mesh"
+    sheet = "not a solid: an open surface"
+    assert drop_cause(f"x/a.stl: {sheet} (openings 50% of its area, 64 boundary edges)") == sheet
+    assert drop_cause(f"b.stl: {sheet} (openings 12% of its area, 3 boundary edges)") == sheet
     assert (
         drop_cause("c.stl: not printable as it is at 6.95 mm/voxel: wall thinner than 4 voxels")
         == "not printable as it is: wall thinner than 4 voxels"

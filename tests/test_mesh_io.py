@@ -18,6 +18,7 @@ from printability.geometry.mesh_io import (
     repair_mesh,
 )
 from printability.geometry.select import compactness, file_size_reason, mesh_reason
+from printability.geometry.voxelize import _voxelize_along_z, voxelize_vertices
 
 BOX_EXTENTS = (10.0, 20.0, 30.0)
 BOX_VOLUME = 6000.0
@@ -238,6 +239,81 @@ def test_repair_fills_a_small_hole():
     assert mesh.volume == pytest.approx(sphere.volume, rel=1e-9)
 
 
+def _box_with_a_gap(patch: float = 4.0) -> trimesh.Trimesh:
+    """The 10 x 20 x 30 box, finely triangulated, with a patch of its top face missing: a gap
+    of a dozen or more boundary edges that hole filling does not close."""
+    box = _box().subdivide().subdivide().subdivide()
+    centres = box.triangles_center
+    gap = (
+        (centres[:, 2] > 14.9)
+        & (np.abs(centres[:, 0]) < patch / 2)
+        & (np.abs(centres[:, 1]) < patch / 2)
+    )
+    assert gap.sum() >= 4
+    return trimesh.Trimesh(box.vertices, box.faces[~gap], process=False)
+
+
+def test_a_box_with_a_gap_is_judged_and_the_gap_reported(tmp_path):
+    path = tmp_path / "gap.stl"
+    _box_with_a_gap().export(str(path))
+    mesh = load_and_repair(path)
+    assert not mesh.is_watertight
+    repaired = mesh.metadata["repaired"]
+    assert any("boundary edges left open" in r for r in repaired), repaired
+    solid = voxelize_vertices(mesh.vertices + (6.0, 11.0, 16.0), mesh.faces, (22, 42, 62))
+    assert solid.sum() == 10 * 20 * 30  # exactly the closed box, voxel for voxel
+
+
+def test_rays_through_a_gap_are_found_and_decided_by_the_winding_number():
+    mesh = _box_with_a_gap()
+    triangles = (mesh.vertices + (6.0, 11.0, 16.0))[mesh.faces]
+    rays_only, open_columns = _voxelize_along_z(triangles, (22, 42, 62))
+    assert 4 <= open_columns.sum() <= 36  # the columns under the (ragged) 4 x 4 mm gap
+    assert rays_only.sum() != 10 * 20 * 30  # their counts alone would be wrong
+    solid = voxelize_vertices(mesh.vertices + (6.0, 11.0, 16.0), mesh.faces, (22, 42, 62))
+    closed = voxelize_vertices(_box().vertices + (6.0, 11.0, 16.0), _box().faces, (22, 42, 62))
+    np.testing.assert_array_equal(solid, closed)
+
+
+def test_a_duplicated_shell_is_removed_and_reported():
+    box = _box()
+    copy = box.copy()
+    copy.apply_translation((1e-5, -1e-5, 0.0))  # off by rounding: not merged as vertices
+    mesh = repair_mesh(trimesh.util.concatenate([box, copy]))
+    assert mesh.metadata["repaired"] == ["1 duplicated shell removed"]
+    assert len(mesh.faces) == 12
+    assert mesh.volume == pytest.approx(BOX_VOLUME, rel=1e-4)
+
+
+def test_an_exactly_duplicated_shell_is_removed_and_reported():
+    box = _box()
+    mesh = repair_mesh(trimesh.util.concatenate([box, box.copy()]))
+    assert mesh.metadata["repaired"] == ["12 duplicate faces removed"]
+    assert mesh.volume == pytest.approx(BOX_VOLUME, rel=1e-9)
+
+
+def test_overlapping_bodies_are_their_union():
+    a = trimesh.creation.box(extents=(10.0, 10.0, 10.0))
+    b = trimesh.creation.box(extents=(10.0, 10.0, 10.0))
+    b.apply_translation((5.0, 0.0, 0.0))  # overlaps half of a: the union is 15 x 10 x 10
+    mesh = repair_mesh(trimesh.util.concatenate([a, b]))
+    solid = voxelize_vertices(mesh.vertices + (10.0, 7.0, 7.0), mesh.faces, (30, 14, 14))
+    assert solid.sum() == 15 * 10 * 10  # parity would hollow out the overlap (10 x 10 x 5)
+
+
+def test_a_body_inside_another_is_a_cavity_but_one_poking_out_is_not():
+    outer = trimesh.creation.box(extents=(20.0, 20.0, 20.0))
+    inner = trimesh.creation.box(extents=(6.0, 6.0, 6.0))
+    assert orient_bodies(mesh := trimesh.util.concatenate([outer, inner])) == pytest.approx(
+        8000.0 - 216.0
+    )
+    poking = trimesh.creation.box(extents=(6.0, 6.0, 6.0))
+    poking.apply_translation((9.0, 0.0, 0.0))  # from x = 6 to 12: out of the outer box's side
+    solid_mesh = trimesh.util.concatenate([outer, poking])
+    assert orient_bodies(solid_mesh) == pytest.approx(8000.0 + 216.0)  # both face outward
+    assert mesh.is_winding_consistent
+
+
 def test_repair_keeps_two_separate_bodies():
     a = _box()
     b = _box((10.0, 10.0, 10.0))
@@ -355,21 +431,30 @@ def test_flattened_closed_box_has_no_volume(tmp_path):
     _load_error(path, "no volume")
 
 
-def test_open_tube_stays_open(tmp_path):
+def test_flat_sheet_is_not_a_solid(tmp_path):
+    grid = trimesh.creation.box(extents=(40.0, 40.0, 1.0)).subdivide().subdivide()
+    top = grid.triangles_center[:, 2] > 0.4
+    path = tmp_path / "sheet.stl"
+    trimesh.Trimesh(grid.vertices, grid.faces[top], process=False).export(str(path))
+    error = _load_error(path, "not a solid", "boundary edges")
+    assert int(error.reason.split("openings ")[1].split("%")[0]) >= 95  # all of it is opening
+
+
+def test_open_tube_is_not_a_solid(tmp_path):
     cylinder = trimesh.creation.cylinder(radius=5.0, height=20.0, sections=32)
     side = np.abs(cylinder.face_normals[:, 2]) < 0.5
     tube = trimesh.Trimesh(cylinder.vertices, cylinder.faces[side], process=False)
     path = tmp_path / "tube.stl"
     tube.export(str(path))
-    _load_error(path, "open mesh")
+    _load_error(path, "not a solid", "25%", "64 boundary edges")
 
 
-def test_half_sphere_stays_open(tmp_path):
+def test_half_sphere_is_not_a_solid(tmp_path):
     sphere = trimesh.creation.icosphere(subdivisions=2, radius=10.0)
     upper = sphere.triangles_center[:, 2] > 0
     path = tmp_path / "dome.ply"
     trimesh.Trimesh(sphere.vertices, sphere.faces[upper], process=False).export(str(path))
-    _load_error(path, "open mesh")
+    _load_error(path, "not a solid")
 
 
 def test_unsupported_suffix(tmp_path):
@@ -481,8 +566,8 @@ def test_mesh_reason_too_many_faces():
 def test_mesh_reason_not_watertight():
     sphere = trimesh.creation.icosphere(subdivisions=2, radius=10.0)
     holed = trimesh.Trimesh(sphere.vertices, sphere.faces[1:], process=False)
-    assert mesh_reason(holed, SelectConfig()) == "not watertight"
-    assert mesh_reason(holed, SelectConfig(require_watertight=False)) is None
+    assert mesh_reason(holed, SelectConfig(require_watertight=True)) == "not watertight"
+    assert mesh_reason(holed, SelectConfig()) is None  # by default decided by winding number
 
 
 def test_file_size_reason(tmp_path):

@@ -564,7 +564,7 @@ def drop_cause(dropped: str) -> str:
     pitch, its count of open edges), so that files dropped for one reason count together."""
     cause = dropped.split(": ", 1)[-1]
     cause = re.sub(r" at [\d.e+-]+ mm/voxel", "", cause)
-    return re.sub(r" \(\d+ boundary edges after repair\)", "", cause)
+    return re.sub(r" \([^()]*boundary edges[^()]*\)", "", cause)
 
 
 def dataset_counts(out: Path) -> dict:

@@ -41,6 +41,7 @@ from scipy import ndimage
 
 CLIP_VOX = 8  # distances are clipped here: twice the printable wall, past the printable radius
 NO_RIDGE = 255  # stored ridge code of a 2^3 block without a ridge voxel
+ENCODE_MARGIN = CLIP_VOX + 2  # voxels beyond a region's faces that its stored input reads
 
 
 @dataclass(frozen=True)

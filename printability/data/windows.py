@@ -18,11 +18,10 @@ import numpy as np
 from scipy import ndimage
 
 from printability.config import GenerateConfig, VoxelConfig
-from printability.data.inputs import CLIP_VOX, encode_input, get_input
+from printability.data.inputs import ENCODE_MARGIN, encode_input, get_input
 from printability.inspect.windows import pad_to_window
 
 WINDOW_SCALE = (1.4, 2.2)  # the whole grid's side, relative to the network's input
-ENCODE_MARGIN = CLIP_VOX + 2  # voxels beyond a window's faces that its stored input reads
 
 
 @dataclass

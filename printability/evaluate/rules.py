@@ -50,7 +50,7 @@ and anything that is not a hole or a wall.
 from __future__ import annotations
 
 import time
-from collections.abc import Collection
+from collections.abc import Collection, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -65,6 +65,7 @@ if TYPE_CHECKING:
     from printability.evaluate.predict import Predictions
 
 REFERENCE_RESOLUTION = 64  # the grid the count limits below were chosen at
+BOX_HALO = 16  # voxels of context around a box (measure_in_boxes): twice the balls' reach
 
 
 @dataclass(frozen=True)
@@ -290,10 +291,13 @@ def measure(
     thresholds: Preset,
     params: RuleParams | None = None,
     kinds: Collection[str] = ("hole", "wall"),
+    core: tuple[np.ndarray, np.ndarray] | None = None,
 ) -> RuleMeasurements:
     """The rules' measurements of one bool grid (True = material), at `thresholds`; `kinds`
     leaves out holes or walls (their counts are then 0), e.g. for a large grid where only one
-    is wanted (`check` measures them at different pitches)."""
+    is wanted (`check` measures them at different pitches). `core`: (low, high) voxel corners
+    of the box whose residue counts, when `voxels` is a crop of a larger grid: residue near a
+    crop's faces may come from the cut itself (a slab cut off a bulky body looks thin)."""
     params = params or RuleParams()
     close_radius = (thresholds.r_np + thresholds.r_p) / 2  # fills r <= r_np, not r >= r_p
     open_radius = (thresholds.b_np + thresholds.b_p) / 4  # removes walls <= b_np, not >= b_p
@@ -306,6 +310,8 @@ def measure(
     if "wall" in kinds:
         walls = thin_wall_residue(solid, open_radius, params.wall_depth_vox)
         walls = keep_pieces(walls, params.min_piece_voxels)
+    if core is not None:
+        holes, walls = _within(holes, core, origin), _within(walls, core, origin)
     n_holes, n_walls = int(holes.sum()), int(walls.sum())
     hole = narrowest_hole(solid, holes, int(close_radius) + 1) if n_holes else None
     wall_at = residue_centre(walls) if n_walls else None
@@ -317,6 +323,62 @@ def measure(
         hole_at_vox=None if hole is None else _indices(hole[1] + origin),
         wall_at_vox=None if wall_at is None else _indices(wall_at + origin),
     )
+
+
+def measure_in_boxes(
+    voxels: np.ndarray,
+    boxes: Sequence[tuple[np.ndarray, np.ndarray]],
+    thresholds: Preset,
+    params: RuleParams | None = None,
+    kinds: Collection[str] = ("hole", "wall"),
+) -> RuleMeasurements:
+    """`measure` of a large grid in some of its boxes ((low, high) voxel corners) only: each
+    box is measured on a crop reaching BOX_HALO voxels beyond it, counting only its own
+    residue; the narrowest hole and the thinnest wall over all boxes, and their places in
+    `voxels`. Counts add up over boxes (overlapping boxes count their shared voxels twice)."""
+    total = RuleMeasurements(0, 0, None, None)
+    shape = np.array(voxels.shape)
+    for low, high in boxes:
+        start = np.maximum(np.asarray(low) - BOX_HALO, 0)
+        stop = np.minimum(np.asarray(high) + BOX_HALO, shape)
+        crop = voxels[tuple(slice(int(a), int(b)) for a, b in zip(start, stop, strict=True))]
+        core = (np.asarray(low) - start, np.asarray(high) - start)
+        found = measure(crop, thresholds, params, kinds, core)
+        total = _smaller(total, found, start)
+    return total
+
+
+def _smaller(
+    best: RuleMeasurements, found: RuleMeasurements, shift: np.ndarray
+) -> RuleMeasurements:
+    """`best` with the counts of `found` added and its hole or wall where narrower (its
+    places shifted by `shift` into the whole grid)."""
+    hole, hole_at = best.min_hole_diameter_vox, best.hole_at_vox
+    if found.min_hole_diameter_vox is not None and (
+        hole is None or found.min_hole_diameter_vox < hole
+    ):
+        hole, hole_at = found.min_hole_diameter_vox, _indices(np.add(found.hole_at_vox, shift))
+    wall, wall_at = best.min_wall_vox, best.wall_at_vox
+    if found.min_wall_vox is not None and (wall is None or found.min_wall_vox < wall):
+        wall, wall_at = found.min_wall_vox, _indices(np.add(found.wall_at_vox, shift))
+    return RuleMeasurements(
+        best.narrow_hole_voxels + found.narrow_hole_voxels,
+        best.thin_wall_voxels + found.thin_wall_voxels,
+        hole, wall, hole_at, wall_at,
+    )  # fmt: skip
+
+
+def _within(
+    residue: np.ndarray, core: tuple[np.ndarray, np.ndarray], origin: np.ndarray
+) -> np.ndarray:
+    """The residue (in crop coordinates: grid voxel = crop voxel + origin) inside the grid box
+    `core` = (low, high), empty elsewhere."""
+    lo, hi = (np.clip(np.asarray(c) - origin, 0, residue.shape) for c in core)
+    kept = np.zeros_like(residue)
+    kept[lo[0] : hi[0], lo[1] : hi[1], lo[2] : hi[2]] = residue[
+        lo[0] : hi[0], lo[1] : hi[1], lo[2] : hi[2]
+    ]
+    return kept
 
 
 def _indices(point: np.ndarray) -> tuple[int, int, int]:
@@ -336,10 +398,13 @@ class RuleBaseline:
         return cls(thresholds_from_dict(ds.info["thresholds"]), params)
 
     def measure(
-        self, voxels: np.ndarray, kinds: Collection[str] = ("hole", "wall")
+        self,
+        voxels: np.ndarray,
+        kinds: Collection[str] = ("hole", "wall"),
+        core: tuple[np.ndarray, np.ndarray] | None = None,
     ) -> RuleMeasurements:
         """Counts and size estimates on one grid (see `measure`)."""
-        return measure(voxels, self.thresholds, self.params, kinds)
+        return measure(voxels, self.thresholds, self.params, kinds, core)
 
     def evidence(self, m: RuleMeasurements, resolution: int = REFERENCE_RESOLUTION) -> float:
         """The larger count-to-limit ratio: above 1 means not printable. Limits scale with the

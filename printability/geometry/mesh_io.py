@@ -14,12 +14,15 @@ import trimesh
 from scipy import sparse
 from scipy.sparse import csgraph
 
-from printability.config import UNITS_TO_MM
+from printability.config import UNIT_CHOICES, UNITS_TO_MM
 from printability.errors import MeshError
 
 MESH_SUFFIXES: tuple[str, ...] = (".stl", ".obj", ".ply", ".off", ".3mf", ".glb", ".gltf")
 MAX_NESTED_BODIES = 256  # bodies tested for nesting (cavities); beyond, all face outward
 _RAY_JITTER = np.array([1.3e-7, 1.1e-7, 0.0])  # off round coordinates, relative to the extent
+MAX_OPENING_SHARE = 0.1  # openings over this share of a surface's area: a sheet, not a solid
+PLAUSIBLE_MM = (3.0, 2000.0)  # the largest extent of a printed part, in mm, smallest to largest
+GUESSES = ("m", "inch", "cm")  # what else a unit-less file may be in, likeliest first
 
 # trimesh logs parse trouble at warning level; our own one-line errors say it better.
 logging.getLogger("trimesh").setLevel(logging.ERROR)
@@ -33,14 +36,17 @@ def find_meshes(folder: str | Path) -> list[Path]:
     return sorted(p for p in root.rglob("*") if p.is_file() and p.suffix.lower() in MESH_SUFFIXES)
 
 
-def load_mesh(path: str | Path, units: str = "mm") -> trimesh.Trimesh:
+def load_mesh(path: str | Path, units: str = "auto") -> trimesh.Trimesh:
     """Read one mesh file as a single triangle mesh in mm; a scene's parts are concatenated.
 
-    `units` is what the file's numbers mean when the format does not say (3MF does).
+    `units` is what the file's numbers mean when the format does not say (3MF does); "auto"
+    reads them as mm unless that makes an implausible part (`guess_units`). The mesh's
+    metadata says how they were read: "units" (the unit taken) and "units_assumed" (the unit
+    "auto" chose over mm, else None).
     """
     path = Path(path)
-    if units not in UNITS_TO_MM:
-        raise MeshError(path, f"unknown units {units!r}")
+    if units not in UNIT_CHOICES:
+        raise MeshError(path, f"unknown units {units!r}; choose from {', '.join(UNIT_CHOICES)}")
     if not path.exists():
         raise MeshError(path, "no such file")
     if not path.is_file():
@@ -61,34 +67,124 @@ def load_mesh(path: str | Path, units: str = "mm") -> trimesh.Trimesh:
     faces = np.asarray(loaded.faces)
     if faces.min() < 0 or faces.max() >= len(vertices):
         raise MeshError(path, "faces refer to vertices that do not exist")
-    scale = _file_scale_to_mm(loaded, units)
-    return trimesh.Trimesh(vertices * scale, faces, process=False)
+    scale, taken, assumed = _scale_to_mm(loaded, units, vertices[np.unique(faces)])
+    mesh = trimesh.Trimesh(vertices * scale, faces, process=False)
+    mesh.metadata.update(units=taken, units_assumed=assumed)
+    return mesh
+
+
+def guess_units(largest_extent: float) -> str:
+    """The unit a unit-less file's numbers most likely are, from the part's largest extent:
+    mm when that makes a plausible printed part (PLAUSIBLE_MM), else the first of GUESSES that
+    does (ROS, glTF and Blender exports are in metres), else mm (the note says so). Inches and
+    cm mostly look like plausible mm and cannot be told apart by size: pass them."""
+    for unit in ("mm", *GUESSES):
+        if implausible_size(largest_extent * UNITS_TO_MM[unit]) is None:
+            return unit
+    return "mm"
+
+
+def implausible_size(largest_extent_mm: float) -> str | None:
+    """A note when a part's size in mm is no printed part's (then its units are likely
+    wrong), else None."""
+    low, high = PLAUSIBLE_MM
+    if largest_extent_mm < low:
+        return f"only {largest_extent_mm:.3g} mm across: are the units right? (--units)"
+    if largest_extent_mm > high:
+        return f"{largest_extent_mm / 1000:.3g} m across: are the units right? (--units)"
+    return None
 
 
 def repair_mesh(mesh: trimesh.Trimesh, name: str | Path = "<mesh>") -> trimesh.Trimesh:
-    """Merge duplicate vertices, drop degenerate and duplicate faces, fix winding and normals,
-    fill small holes; raise MeshError if the result is still open or has no volume."""
+    """Merge duplicate vertices, drop degenerate and duplicate faces and duplicated shells, fix
+    winding and normals, close small holes. Gaps left open are fine (the voxelizer decides
+    inside and outside by the winding number); a surface whose openings are a large share of
+    it is no solid and raises MeshError, as does one without volume. What was done is listed
+    in metadata["repaired"] (empty for a clean mesh)."""
     mesh = mesh.copy()
     if not np.isfinite(mesh.vertices).all():
         raise MeshError(name, "vertex coordinates contain NaN or inf")
+    repaired: list[str] = []
     mesh.merge_vertices()
     mesh.update_faces(mesh.nondegenerate_faces())
+    n_faces = len(mesh.faces)
     mesh.update_faces(mesh.unique_faces())
+    _note(repaired, n_faces - len(mesh.faces), "duplicate face")
     mesh.remove_unreferenced_vertices()
     if len(mesh.faces) < 4:
         raise MeshError(name, f"only {len(mesh.faces)} valid triangles")
+    _note(repaired, drop_duplicate_bodies(mesh), "duplicated shell")
     trimesh.repair.fix_winding(mesh)
-    if not mesh.is_watertight:
+    open_edges = _boundary_edge_count(mesh)
+    if open_edges:
         trimesh.repair.fill_holes(mesh)
-    if not mesh.is_watertight:
-        open_edges = _boundary_edge_count(mesh)
-        raise MeshError(name, f"open mesh ({open_edges} boundary edges after repair)")
-    if not mesh.is_winding_consistent:
-        raise MeshError(name, "inconsistent face winding (non-manifold edges)")
+        still_open = _boundary_edge_count(mesh)
+        _note(repaired, open_edges - still_open, "boundary edge", "closed")
+        if still_open:
+            share = opening_share(mesh)
+            if share > MAX_OPENING_SHARE:
+                raise MeshError(
+                    name, f"not a solid: an open surface (openings {share:.0%} of its area, "
+                    f"{still_open} boundary edges)",
+                )  # fmt: skip
+            repaired.append(f"{still_open} boundary edges left open (inside by winding number)")
+    shared = int((_edge_use_counts(mesh) > 2).sum())  # edges of three or more faces
+    _note(repaired, shared, "non-manifold edge", "kept (inside by winding number)")
     volume = orient_bodies(mesh)
-    if not volume > 1e-9 * max(float(mesh.extents.max()), 1e-12) ** 3:
+    if not abs(volume) > 1e-9 * max(float(mesh.extents.max()), 1e-12) ** 3:
         raise MeshError(name, "no volume (flat or degenerate mesh)")
+    mesh.metadata["repaired"] = repaired
     return mesh
+
+
+def _note(repaired: list[str], count: int, what: str, done: str = "removed") -> None:
+    """Add "N what(s) done" to the repair list when count > 0."""
+    if count > 0:
+        repaired.append(f"{count} {what}{'s' if count > 1 else ''} {done}")
+
+
+def opening_share(mesh: trimesh.Trimesh) -> float:
+    """The area of the mesh's openings (each loop of boundary edges, spanned by its vector
+    area) over the mesh's own area: about 0 for a few missing triangles, 1 for a flat sheet,
+    0.5 for a hemispherical bowl."""
+    faces = np.asarray(mesh.faces)
+    directed = np.concatenate([faces[:, [0, 1]], faces[:, [1, 2]], faces[:, [2, 0]]])
+    undirected = np.sort(directed, axis=1)
+    _, inverse, counts = np.unique(undirected, axis=0, return_inverse=True, return_counts=True)
+    rim = directed[counts[inverse.ravel()] == 1]
+    if len(rim) == 0:
+        return 0.0
+    n = len(mesh.vertices)
+    graph = sparse.coo_matrix((np.ones(len(rim)), (rim[:, 0], rim[:, 1])), shape=(n, n))
+    _, loop_of_vertex = csgraph.connected_components(graph, directed=False)
+    vertices = np.asarray(mesh.vertices, float)
+    cross = np.cross(vertices[rim[:, 0]], vertices[rim[:, 1]]) / 2
+    loop = loop_of_vertex[rim[:, 0]]
+    areas = np.stack([np.bincount(loop, weights=cross[:, i]) for i in range(3)], axis=1)
+    return float(np.linalg.norm(areas, axis=1).sum() / max(float(mesh.area), 1e-300))
+
+
+def drop_duplicate_bodies(mesh: trimesh.Trimesh) -> int:
+    """Remove, in place, every body (edge-connected shell) that repeats an earlier one: the
+    same number of faces and the same bounds to 1e-4 of the part's size (an exported
+    assembly's copies of one shell, with vertices off by rounding). Returns how many."""
+    faces = np.asarray(mesh.faces)
+    body = _edge_connected_bodies(faces)
+    n_bodies = int(body.max()) + 1
+    if n_bodies == 1:
+        return 0
+    low, high = _body_bounds(np.asarray(mesh.vertices, float)[faces], body, n_bodies)
+    tolerance = 1e-4 * max(float(mesh.extents.max()), 1e-12)
+    keys = np.concatenate(
+        [np.bincount(body)[:, None], np.round(np.hstack([low, high]) / tolerance)], axis=1
+    )
+    _, first = np.unique(keys, axis=0, return_index=True)
+    duplicate = np.ones(n_bodies, bool)
+    duplicate[first] = False
+    if duplicate.any():
+        mesh.update_faces(~duplicate[body])
+        mesh.remove_unreferenced_vertices()
+    return int(duplicate.sum())
 
 
 def orient_bodies(mesh: trimesh.Trimesh) -> float:
@@ -111,21 +207,45 @@ def orient_bodies(mesh: trimesh.Trimesh) -> float:
 
 
 def _nesting_depths(triangles: np.ndarray, body: np.ndarray) -> np.ndarray:
-    """How many other bodies enclose each body: the parity of a +z ray's crossings of each
-    other body, from one of the body's vertices. All zeros for one body, or for more than
-    MAX_NESTED_BODIES (a cost of bodies x triangles), which are then taken as side by side."""
+    """How many other bodies enclose each body: those whose bounds hold its bounds and that
+    hold all six of its extreme vertices (the parity of a +z ray's crossings of that body).
+    A body with a vertex outside another merely overlaps it (a union, not a cavity). All
+    zeros for one body, or for more than MAX_NESTED_BODIES (a cost of bodies x triangles),
+    which are then taken as side by side."""
     n_bodies = int(body.max()) + 1
     depths = np.zeros(n_bodies, int)
     if n_bodies == 1 or n_bodies > MAX_NESTED_BODIES:
         return depths
-    first_face = np.unique(body, return_index=True)[1]
-    probes = triangles[first_face, 0] + _RAY_JITTER * np.ptp(triangles.reshape(-1, 3), axis=0)
+    low, high = _body_bounds(triangles, body, n_bodies)
+    jitter = _RAY_JITTER * np.ptp(triangles.reshape(-1, 3), axis=0)
     lo, hi = triangles[:, :, :2].min(axis=1), triangles[:, :, :2].max(axis=1)
-    for b, probe in enumerate(probes):
-        near = np.flatnonzero((lo <= probe[:2]).all(1) & (hi >= probe[:2]).all(1) & (body != b))
-        hits = near[_ray_crosses(triangles[near], probe)]
-        depths[b] = int((np.bincount(body[hits], minlength=n_bodies) % 2).sum())
+    for b in range(n_bodies):
+        holders = np.flatnonzero((low <= low[b]).all(1) & (high >= high[b]).all(1))
+        holders = holders[holders != b]
+        if len(holders) == 0:
+            continue
+        points = triangles[body == b].reshape(-1, 3)
+        extremes = np.concatenate([points.argmin(axis=0), points.argmax(axis=0)])
+        inside = np.ones(n_bodies, bool)
+        for probe in points[extremes] + jitter:
+            near = np.isin(body, holders) & (lo <= probe[:2]).all(1) & (hi >= probe[:2]).all(1)
+            near = np.flatnonzero(near)
+            hits = near[_ray_crosses(triangles[near], probe)]
+            inside &= np.bincount(body[hits], minlength=n_bodies) % 2 == 1
+        depths[b] = int(inside[holders].sum())
     return depths
+
+
+def _body_bounds(
+    triangles: np.ndarray, body: np.ndarray, n_bodies: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """Each body's lowest and highest corner, (n_bodies, 3) each."""
+    order = np.argsort(body, kind="stable")
+    starts = np.searchsorted(body[order], np.arange(n_bodies))
+    points = triangles[order]
+    low = np.minimum.reduceat(points.min(axis=1), starts, axis=0)
+    high = np.maximum.reduceat(points.max(axis=1), starts, axis=0)
+    return low, high
 
 
 def _ray_crosses(triangles: np.ndarray, point: np.ndarray) -> np.ndarray:
@@ -157,7 +277,7 @@ def _edge_connected_bodies(faces: np.ndarray) -> np.ndarray:
     return labels[:n_faces]
 
 
-def load_and_repair(path: str | Path, units: str = "mm") -> trimesh.Trimesh:
+def load_and_repair(path: str | Path, units: str = "auto") -> trimesh.Trimesh:
     """load_mesh then repair_mesh, the usual way in; any failure is a MeshError."""
     mesh = load_mesh(path, units)
     try:
@@ -168,24 +288,34 @@ def load_and_repair(path: str | Path, units: str = "mm") -> trimesh.Trimesh:
         raise MeshError(path, f"cannot repair ({type(exc).__name__}: {_first_line(exc)})") from None
 
 
-def _file_scale_to_mm(mesh: trimesh.Trimesh, units: str) -> float:
-    """The factor to mm: the file's own units where it states them, else `units`."""
+def _scale_to_mm(
+    mesh: trimesh.Trimesh, units: str, used_vertices: np.ndarray
+) -> tuple[float, str, str | None]:
+    """(factor to mm, the unit taken, the unit guessed or None): the file's own units where it
+    states them, else `units`, else (auto) `guess_units` of the used vertices' extent."""
     file_units = getattr(mesh, "units", None)
     if file_units:
         try:
-            return float(trimesh.units.unit_conversion(file_units, "millimeters"))
+            return float(trimesh.units.unit_conversion(file_units, "millimeters")), file_units, None
         except Exception:
             pass
-    return UNITS_TO_MM[units]
+    if units != "auto":
+        return UNITS_TO_MM[units], units, None
+    guessed = guess_units(float(np.ptp(used_vertices, axis=0).max()))
+    return UNITS_TO_MM[guessed], guessed, None if guessed == "mm" else guessed
 
 
 def _boundary_edge_count(mesh: trimesh.Trimesh) -> int:
     """Edges used by exactly one face: the rim of every hole in the surface."""
+    return int((_edge_use_counts(mesh) == 1).sum())
+
+
+def _edge_use_counts(mesh: trimesh.Trimesh) -> np.ndarray:
+    """How many faces use each distinct edge: 2 on a closed manifold surface."""
     edges = mesh.edges_sorted
     if len(edges) == 0:
-        return 0
-    _, counts = np.unique(edges, axis=0, return_counts=True)
-    return int((counts == 1).sum())
+        return np.zeros(0, int)
+    return np.unique(edges, axis=0, return_counts=True)[1]
 
 
 def _first_line(exc: Exception) -> str:

@@ -16,7 +16,7 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Iterable, Sequence
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -24,11 +24,23 @@ import numpy as np
 import trimesh
 from tqdm import tqdm
 
-from printability.config import VoxelConfig
-from printability.data.inputs import encode_input, get_input
-from printability.evaluate.rules import RuleBaseline, thresholds_from_dict
-from printability.geometry.mesh_io import MESH_SUFFIXES, find_meshes, load_and_repair
+from printability.config import UNITS_TO_MM, VoxelConfig
+from printability.data.inputs import ENCODE_MARGIN, decode_input, get_input
+from printability.data.windows import window_codes
+from printability.evaluate.rules import (
+    RuleBaseline,
+    RuleMeasurements,
+    measure_in_boxes,
+    thresholds_from_dict,
+)
+from printability.geometry.mesh_io import (
+    MESH_SUFFIXES,
+    find_meshes,
+    implausible_size,
+    load_and_repair,
+)
 from printability.geometry.normalize import GridPlacement, place_in_grid
+from printability.geometry.screen import SCREEN_MARGIN, ray_sizes
 from printability.geometry.thickness import hole_width_at, wall_thickness_at
 from printability.geometry.voxelize import voxelize, voxelize_at_pitch
 from printability.inspect.heat import heat_from_cam, peak
@@ -36,10 +48,12 @@ from printability.inspect.processes import ProcessProfile, get_process
 from printability.inspect.runtime import Network, OnnxNetwork, TorchNetwork, open_network
 from printability.inspect.windows import (
     choose_pitch,
+    grid_codes,
     pad_to_window,
     rules_pitch,
+    screen_windows,
+    spot_boxes,
     validate_pitch,
-    window_input,
     windows,
 )
 
@@ -51,6 +65,9 @@ DEFAULT_CHECKPOINT = ASSETS / "distnet64.pt"  # weights, for Grad-CAM
 DEFAULT_ONNX = ASSETS / "distnet64.onnx"  # the same network exported, for the verdict
 EXIT_PRINTABLE, EXIT_NOT_PRINTABLE, EXIT_UNREADABLE = 0, 1, 2
 WINDOWS_WORTH_A_BAR = 64  # more network inputs than this in one batch get a progress bar
+SCREEN_SPACING = 3.0  # ray screen points: one per (this x the pitch)^2 of surface
+RULE_BOX = 32  # the rules measure a large part in boxes of this many voxels around tight spots
+SCREEN_PROBE = 0.1  # how far past a surface its side is told (x the thinnest wall)
 
 
 @dataclass
@@ -76,8 +93,12 @@ class PartCheck:
     pitch_reason: str = ""  # why this pitch (windows.choose_pitch)
     wall_pitch_mm: float | None = None  # the grid walls are measured in (see windows.py)
     windows: int = 0  # network inputs judged: 1 for a part fitted to the grid
+    windows_skipped: int = 0  # windows of a large part the ray screen found nothing tight in
     grid: list[int] | None = None  # voxels along x, y, z (the part's own frame)
     size_mm: list[float] | None = None
+    units: str | None = None  # what the file's numbers were read as (mm, cm, m, inch, ...)
+    units_assumed: str | None = None  # the unit `--units auto` chose over mm, else None
+    repaired: list[str] = field(default_factory=list)  # what repair did (geometry.mesh_io)
     seconds: float = 0.0
     problems: list[str] = field(default_factory=list)
     error: str | None = None
@@ -98,10 +119,12 @@ class Checker:
         self,
         checkpoint: str | Path | None = None,
         process: str | ProcessProfile = "fdm",
-        units: str = "mm",
+        units: str = "auto",
         explain: bool = True,
         keep_maps: bool = False,
         pitch: str | float = "auto",
+        screen: bool = True,
+        threshold: float = 0.5,
     ) -> None:
         path = Path(checkpoint) if checkpoint else DEFAULT_CHECKPOINT
         if checkpoint is None and DEFAULT_ONNX.is_file():
@@ -122,6 +145,8 @@ class Checker:
         self.explain = explain
         self.keep_maps = keep_maps  # keep grids and heatmaps on the rows (for the HTML report)
         self.pitch = pitch  # see windows.PITCH_MODES
+        self.screen = screen  # judge only a large part's windows with tight spots (screen.py)
+        self.threshold = threshold  # P(printable) under this: the network objects
         validate_pitch(pitch)
 
     def check_file(self, path: str | Path) -> PartCheck:
@@ -161,42 +186,57 @@ class Checker:
         start = time.perf_counter()
         name = self.network.input_name
         block = get_input(name).downsample
-        cuts, pads, codes = {}, {}, {}  # each part's windows, its offset in them, its input
-        for k, (solid, *_) in grids.items():
-            padded, pads[k] = pad_to_window(solid, self.size, multiple=block)
-            cuts[k] = list(windows(padded, self.size))
-            codes[k] = encode_input(padded, name)  # once per part: windows are cut from it
-        flat = [(k, corner) for k in grids for corner, _ in cuts[k]]
+        padded, pads, judged, boxes = {}, {}, {}, {}  # grid, offset, windows, rule boxes
+        for k, (solid, placement, _, mesh) in grids.items():
+            padded[k], pads[k] = pad_to_window(solid, self.size, multiple=block)
+            judged[k] = [corner for corner, _ in windows(padded[k], self.size)]
+            boxes[k] = None  # the whole grid
+            if self.screen and len(judged[k]) > 1:
+                every = len(judged[k])
+                judged[k], boxes[k] = self._screen(judged[k], padded[k], pads[k], placement, mesh)
+                results[k].windows_skipped = every - len(judged[k])
+        flat = [(k, corner) for k in judged for corner in judged[k]]
+        whole = {}  # stored inputs of whole grids, where cheaper than window by window
+
+        def network_input(k: int, corner: tuple[int, int, int]) -> np.ndarray:
+            reach = (self.size + 2 * ENCODE_MARGIN) ** 3
+            if k not in whole and len(judged[k]) * reach > padded[k].size:
+                whole[k] = grid_codes(padded[k], name, block)
+            if k in whole:
+                step = get_input(name).stored_downsample
+                cut = tuple(slice(c // step, (c + self.size) // step) for c in corner)
+                return decode_input(whole[k][(slice(None), *cut)], name)
+            codes = window_codes(padded[k], np.array(corner), self.size, name, block)
+            return decode_input(codes, name)
+
         starts = range(0, len(flat), 16)
         if progress and len(flat) > WINDOWS_WORTH_A_BAR:  # a large part: seconds of windows
             starts = tqdm(starts, desc="windows", unit="batch", leave=False)
         outputs = [
-            self.network.run(
-                [window_input(codes[k], c, self.size, name) for k, c in flat[i : i + 16]]
-            )
-            for i in starts
+            self.network.run([network_input(k, c) for k, c in flat[i : i + 16]]) for i in starts
         ]
         probabilities = np.concatenate([p for p, _ in outputs])
         cams = None if outputs[0][1] is None else np.concatenate([c for _, c in outputs])
         per_window = (time.perf_counter() - start) / len(flat)  # each part pays for its own
-        to_locate = []  # (row, worst window, placement, its offset in the grid, its cam)
+        to_locate = []  # (row, worst window, placement, its offset in the grid, its cam, input)
         first = 0  # the part's first window in `flat`
         for k, (solid, placement, wall_grid, mesh) in grids.items():
             started = time.perf_counter()
             result = results[k]
-            part = probabilities[first : first + len(cuts[k])]
+            part = probabilities[first : first + len(judged[k])]
             worst = int(np.argmin(part))
             cam = None if cams is None else cams[first + worst]
-            first += len(cuts[k])
+            first += len(judged[k])
             result.windows = len(part)
             result.probability = round(float(part[worst]), 6)
-            result.network_printable = result.probability >= 0.5
-            self._measure(solid, placement, result, wall_grid, mesh)
-            corner, window = cuts[k][worst]
+            result.network_printable = result.probability >= self.threshold
+            self._measure(solid, placement, result, wall_grid, mesh, boxes[k])
+            corner = judged[k][worst]
+            window = padded[k][tuple(slice(c, c + self.size) for c in corner)]
             can_explain = cam is not None or self.weights is not None
             if self.explain and can_explain and not result.network_printable:  # where
                 offset = np.array(corner) - pads[k]
-                features = window_input(codes[k], corner, self.size, name)
+                features = network_input(k, corner)
                 to_locate.append((result, window, placement, offset, cam, features))
             if self.keep_maps:
                 result.solid = window
@@ -208,6 +248,29 @@ class Checker:
             for result, *_ in to_locate:
                 result.seconds += (time.perf_counter() - start) / len(to_locate)
         return [_rounded(r) for r in results]
+
+    def _screen(
+        self,
+        corners: list[tuple[int, int, int]],
+        padded: np.ndarray,
+        pad: np.ndarray,
+        placement: GridPlacement,
+        mesh: trimesh.Trimesh,
+    ) -> tuple[list[tuple[int, int, int]], list[tuple[np.ndarray, np.ndarray]]]:
+        """A large part's windows worth judging and the boxes the rules measure in (voxels of
+        the unpadded grid): where rays on the mesh find a wall or a gap near the process's
+        limits (geometry.screen). Gaps under half a voxel are left out: no voxel shows them."""
+        spacing = SCREEN_SPACING * placement.pitch_mm
+        sizes = ray_sizes(mesh, spacing, SCREEN_PROBE * self.process.min_wall_mm)
+        gap = np.where(sizes.gap_mm < placement.pitch_mm / 2, np.inf, sizes.gap_mm)
+        sizes = replace(sizes, gap_mm=gap)
+        tight = sizes.tightness(self.process.min_wall_mm, self.process.min_hole_mm)
+        spots = placement.to_voxels(sizes.points) + pad
+        kept = screen_windows(corners, self.size, spots, tight)
+        boxes = spot_boxes(spots[tight < SCREEN_MARGIN] - pad, RULE_BOX, padded.shape - 2 * pad)
+        if not boxes:  # nothing tight: the rules look where the network does
+            boxes = [(np.array(c) - pad, np.array(c) - pad + self.size) for c in kept]
+        return kept, boxes
 
     @property
     def size(self) -> int:
@@ -235,6 +298,9 @@ class Checker:
         if not solid.any():
             raise ValueError(f"no voxel is inside the mesh at {placement.pitch_mm:.3g} mm/voxel")
         result.size_mm = [round(float(v), 3) for v in mesh.extents]
+        result.units = mesh.metadata.get("units")
+        result.units_assumed = mesh.metadata.get("units_assumed")
+        result.repaired = list(mesh.metadata.get("repaired", []))
         result.pitch_mm = round(placement.pitch_mm, 4)
         result.pitch_reason = choice.reason
         result.grid = [int(n) for n in solid.shape]
@@ -282,6 +348,36 @@ class Checker:
             centre = np.array([where], float) + offset + 0.5  # voxel i spans [i, i + 1)
             result.suspect_mm = [round(float(v), 2) for v in placement.to_mm(centre)[0]]
 
+    def _rule_sizes(
+        self,
+        solid: np.ndarray,
+        placement: GridPlacement,
+        wall_grid: tuple[np.ndarray, GridPlacement] | None,
+        boxes: list[tuple[np.ndarray, np.ndarray]] | None,
+    ) -> tuple[RuleMeasurements, RuleMeasurements, GridPlacement]:
+        """The rules' holes in `solid` and walls in `wall_grid` when given (a coarser grid: see
+        windows.rules_pitch), else in `solid`; and the walls' placement. With `boxes` (voxel
+        corners in `solid`: the windows judged), only in those boxes (rules.measure_in_boxes),
+        mapped into the wall grid through mm."""
+        hole_grid, walls_in, wall_placement = solid, solid, placement
+        if wall_grid is not None:
+            walls_in, wall_placement = wall_grid
+        kinds = [("hole", "wall")] if wall_grid is None else [("hole",), ("wall",)]
+        if boxes is None:
+            found = [
+                self.rules.measure(g, kinds=k)
+                for g, k in zip((hole_grid, walls_in), kinds, strict=False)
+            ]
+        else:
+            wall_boxes = boxes if wall_grid is None else [
+                _box_in(low, high, placement, wall_placement) for low, high in boxes
+            ]  # fmt: skip
+            found = [
+                measure_in_boxes(g, b, self.rules.thresholds, self.rules.params, k)
+                for g, b, k in zip((hole_grid, walls_in), (boxes, wall_boxes), kinds, strict=False)
+            ]
+        return found[0], found[-1], wall_placement
+
     def _measure(
         self,
         solid: np.ndarray,
@@ -289,21 +385,14 @@ class Checker:
         result: PartCheck,
         wall_grid: tuple[np.ndarray, GridPlacement] | None = None,
         mesh: trimesh.Trimesh | None = None,
+        boxes: list[tuple[np.ndarray, np.ndarray]] | None = None,
     ) -> None:
-        """The rule baseline's sizes in mm, and where they are, against the process's limits:
-        holes in `solid`, walls in `wall_grid` when given (a coarser grid: see
-        windows.rules_pitch). Where the rules find a narrow hole or a thin wall, its width or
+        """The rule baseline's sizes in mm, and where they are, against the process's limits
+        (`_rule_sizes`). Where the rules find a narrow hole or a thin wall, its width or
         thickness is measured on the `mesh` itself (geometry.thickness), to a few hundredths
-        of a mm. A size measured in
-        voxels is known to about a voxel, so one within half a voxel above a limit is not known
-        to clear it and counts as a problem."""
-        if wall_grid is None:
-            hole = wall = self.rules.measure(solid)
-            wall_placement = placement
-        else:
-            hole = self.rules.measure(solid, kinds=("hole",))
-            wall = self.rules.measure(wall_grid[0], kinds=("wall",))
-            wall_placement = wall_grid[1]
+        of a mm. A size measured in voxels is known to about a voxel, so one within half a
+        voxel above a limit is not known to clear it and counts as a problem."""
+        hole, wall, wall_placement = self._rule_sizes(solid, placement, wall_grid, boxes)
         result.hole_at_mm = _to_mm(hole.hole_at_vox, placement)
         result.wall_at_mm = _to_mm(wall.wall_at_vox, wall_placement)
         pitches = {"hole": placement.pitch_mm, "wall": wall_placement.pitch_mm}
@@ -369,8 +458,16 @@ def format_table(results: Sequence[PartCheck]) -> str:
         verdict = "printable" if r.printable else "NOT printable"
         notes = list(r.problems) or (["network says not printable"] if not r.network_printable
                                      else [])  # fmt: skip
-        if r.windows > 1:
-            notes.append(f"{r.windows} windows at {r.pitch_mm} mm")
+        if r.units_assumed:
+            as_mm = max(r.size_mm or [0.0]) / UNITS_TO_MM[r.units]
+            notes.append(f"read as {r.units}: as mm it would be {as_mm:.3g} mm across")
+        elif size_note := implausible_size(max(r.size_mm or [1.0])):
+            notes.append(size_note)
+        if r.repaired:
+            notes.append("repaired: " + ", ".join(r.repaired))
+        if r.windows > 1 or r.windows_skipped:
+            every = r.windows + r.windows_skipped
+            notes.append(f"{r.windows} of {every} windows at {r.pitch_mm} mm")
         note = "; ".join(notes)
         where = r.suspect_mm or _problem_at(r)
         suspect = "-" if where is None else "({:.1f}, {:.1f}, {:.1f})".format(*where)
@@ -409,6 +506,14 @@ def _to_mm(voxel: tuple[int, int, int] | None, placement: GridPlacement) -> list
     if voxel is None:
         return None
     return [round(float(v), 2) for v in placement.to_mm(np.array([voxel], float) + 0.5)[0]]
+
+
+def _box_in(
+    low: np.ndarray, high: np.ndarray, placement: GridPlacement, other: GridPlacement
+) -> tuple[np.ndarray, np.ndarray]:
+    """The voxel box (low, high) of one grid as a box of another grid in the same frame."""
+    corners = other.to_voxels(placement.to_mm(np.array([low, high], float)))
+    return np.floor(corners.min(axis=0)).astype(int), np.ceil(corners.max(axis=0)).astype(int)
 
 
 def _rounded(result: PartCheck) -> PartCheck:

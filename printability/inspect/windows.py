@@ -17,12 +17,14 @@ grid where the process's thinnest wall is b_np voxels (`rules_pitch`).
 from __future__ import annotations
 
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 
 import numpy as np
 
 from printability.config import Preset
-from printability.data.inputs import decode_input, get_input
+from printability.data.inputs import ENCODE_MARGIN, encode_input, get_input
+from printability.geometry.screen import SCREEN_MARGIN
 from printability.inspect.processes import ProcessProfile
 
 PITCH_MODES = ("auto", "fit", "process")
@@ -31,6 +33,7 @@ process's thinnest wall; then the process's pitches), fit (always, as trained), 
 the process's pitches), or a number of mm."""
 
 MAX_VOXELS = 2**25  # about 34 million: caps a fixed-pitch grid's size (and the time it takes)
+MIN_JUDGED = 4  # windows of a large part the network judges even where the rays find no spot
 
 
 def network_pitch(process: ProcessProfile, thresholds: Preset) -> float:
@@ -119,17 +122,57 @@ def pad_to_window(solid: np.ndarray, size: int, multiple: int = 1) -> tuple[np.n
     return np.pad(solid, list(zip(before, after, strict=True))), before
 
 
-def window_input(
-    codes: np.ndarray, corner: tuple[int, int, int], size: int, input_name: str
-) -> np.ndarray:
-    """The network input of the size^3 window at voxel `corner`, cut from the stored form of
-    the whole padded grid's input (`codes`, data.inputs.encode_input; corners on the input's
-    blocks, see `pad_to_window`). Made once for the whole part, a distance input sees the
-    material beyond a window's faces as it is, rather than a cut face."""
-    step = get_input(input_name).stored_downsample
-    i, j, k = (c // step for c in corner)
-    m = size // step
-    return decode_input(codes[:, i : i + m, j : j + m, k : k + m], input_name)
+def grid_codes(grid: np.ndarray, name: str, block: int, workers: int = 2) -> np.ndarray:
+    """data.inputs.encode_input of a whole (large) grid, in `workers` threads: slabs along x
+    (on `block`s), each encoded with ENCODE_MARGIN voxels of its neighbours and cut, equal to
+    encoding it whole (numpy releases the GIL in the distance passes)."""
+    length = grid.shape[0]
+    bounds = [int(round(length * i / workers / block)) * block for i in range(workers + 1)]
+    bounds[-1] = length
+    margin = -(-ENCODE_MARGIN // block) * block
+    step = get_input(name).stored_downsample
+
+    def slab(i: int) -> np.ndarray:
+        lo, hi = max(bounds[i] - margin, 0), min(bounds[i + 1] + margin, length)
+        codes = encode_input(grid[lo:hi], name)
+        return codes[:, (bounds[i] - lo) // step : (bounds[i + 1] - lo) // step]
+
+    with ThreadPoolExecutor(workers) as pool:
+        return np.concatenate(list(pool.map(slab, range(workers))), axis=1)
+
+
+def spot_boxes(
+    spots_vox: np.ndarray, box: int, shape: np.ndarray
+) -> list[tuple[np.ndarray, np.ndarray]]:
+    """The (low, high) corners of every box-sized block of a grid of `shape` holding one of
+    the points `spots_vox` (voxel coordinates), in a reproducible order."""
+    cells = np.unique(np.floor(np.asarray(spots_vox) / box).astype(int), axis=0)
+    cells = cells[np.all((cells >= 0) & (cells * box < np.asarray(shape)), axis=1)]
+    return [(cell * box, np.minimum((cell + 1) * box, shape)) for cell in cells]
+
+
+def screen_windows(
+    corners: list[tuple[int, int, int]],
+    size: int,
+    spots_vox: np.ndarray,
+    tightness: np.ndarray,
+    margin: float = SCREEN_MARGIN,
+    at_least: int = MIN_JUDGED,
+) -> list[tuple[int, int, int]]:
+    """The windows worth judging at the fine pitch: those holding a surface point whose wall
+    or gap is under `margin` times its limit (`tightness`, geometry.screen; `spots_vox` the
+    points in the padded grid's voxels), and at least the `at_least` tightest windows, so the
+    network always has its say. In the order given."""
+    candidates = tightness < 2 * margin  # the rest cannot decide which windows come first
+    spots, tight = spots_vox[candidates], tightness[candidates]
+    lowest = np.full(len(corners), np.inf)
+    for w, corner in enumerate(corners):
+        inside = np.all((spots >= corner) & (spots < np.add(corner, size)), axis=1)
+        if inside.any():
+            lowest[w] = tight[inside].min()
+    keep = set(np.flatnonzero(lowest < margin).tolist())
+    keep.update(np.argsort(lowest, kind="stable")[:at_least].tolist())
+    return [corners[w] for w in sorted(keep)]
 
 
 def window_starts(length: int, size: int, stride: int) -> list[int]:
