@@ -83,7 +83,7 @@ def _parser() -> argparse.ArgumentParser:
         default="auto",
         choices=UNIT_CHOICES,
         help="units of mesh files that do not state them (auto: mm unless that makes a part "
-        "under 3 mm or over 2 m across; then metres, inches or cm, whichever fits first)",
+        "under 3 mm across; then metres, inches or cm, the first that makes it 3 mm to 1 m)",
     )
     gen.add_argument(
         "--shard", default="0/1", help="build only part i of N (i/N), for many machines"
@@ -241,8 +241,8 @@ def _parser() -> argparse.ArgumentParser:
     )
     ck.add_argument("--units", default="auto", choices=UNIT_CHOICES,
                     help="units of files that do not state them (auto: mm unless that makes a "
-                    "part under 3 mm or over 2 m across; then metres, inches or cm, whichever "
-                    "fits first; the row says so)")  # fmt: skip
+                    "part under 3 mm across; then metres, inches or cm, the first that makes "
+                    "it 3 mm to 1 m; the row says so)")  # fmt: skip
     ck.add_argument("--process", default="fdm", choices=sorted(PROCESSES),
                     help="the process whose minimum wall and hole apply")  # fmt: skip
     ck.add_argument("--min-wall", type=float, default=None, metavar="MM",

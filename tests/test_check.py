@@ -8,9 +8,10 @@ from pathlib import Path
 
 import numpy as np
 import pytest
+import trimesh
 
 from printability.cli import main
-from printability.inspect.check import Checker, exit_code
+from printability.inspect.check import Checker, exit_code, format_table, to_json
 from printability.inspect.samples import BOX_MM, box_with_hole, write_examples
 
 
@@ -90,6 +91,20 @@ def test_json_shape_exit_codes_and_table(parts, capsys):
     assert main(["check", str(parts / "plain.stl"), "--no-explain"]) == 0
     table = capsys.readouterr().out
     assert "plain.stl" in table and "printable" in table and "P(print)" in table
+
+
+def test_a_metres_file_is_read_as_metres_and_the_row_says_so(tmp_path):
+    path = tmp_path / "link.stl"
+    box = trimesh.creation.box(extents=(0.06, 0.04, 0.02))  # a 60 mm part, in metres
+    box.export(str(path))
+    row = Checker(explain=False).check_file(path)
+    assert row.error is None and row.units == "m" and row.units_assumed == "m"
+    assert max(row.size_mm) == pytest.approx(60.0, rel=1e-6)
+    assert "read as m: as mm it would be 0.06 mm across" in format_table([row])
+    assert json.loads(to_json([row]))[0]["units_assumed"] == "m"
+    as_mm = Checker(units="mm", explain=False).check_file(path)  # an explicit unit wins
+    assert as_mm.units_assumed is None and max(as_mm.size_mm) == pytest.approx(0.06, rel=1e-6)
+    assert "are the units right" in format_table([as_mm])
 
 
 def test_units_and_process_limits(parts):

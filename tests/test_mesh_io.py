@@ -12,6 +12,8 @@ from printability.config import SelectConfig
 from printability.errors import MeshError
 from printability.geometry.mesh_io import (
     find_meshes,
+    guess_units,
+    implausible_size,
     load_and_repair,
     load_mesh,
     orient_bodies,
@@ -145,6 +147,34 @@ def test_3mf_units_come_from_the_file(tmp_path, units):
     path = tmp_path / "cube.3mf"  # trimesh writes unit="millimeter"
     _box((1.0, 1.0, 1.0)).export(str(path))
     np.testing.assert_allclose(load_mesh(path, units=units).extents, [1.0, 1.0, 1.0], rtol=1e-9)
+
+
+@pytest.mark.parametrize(
+    "extent, unit",
+    [(0.26, "m"), (0.05, "m"), (1.6, "inch"), (2.9, "inch"), (3.0, "mm"), (257.0, "mm"),
+     (1500.0, "mm"), (9000.0, "mm"), (0.0005, "mm")],
+)  # fmt: skip
+def test_units_are_guessed_from_the_size(extent, unit):
+    assert guess_units(extent) == unit
+
+
+@pytest.mark.parametrize("unit, factor", [("mm", 1.0), ("m", 1000.0), ("inch", 25.4)])
+def test_the_same_part_in_mm_m_and_inch_is_read_in_mm(tmp_path, unit, factor):
+    path = tmp_path / f"part_{unit}.stl"
+    trimesh.creation.box(extents=np.array([60.0, 40.0, 20.0]) / factor).export(str(path))
+    mesh = load_and_repair(path)  # units="auto"
+    np.testing.assert_allclose(np.sort(mesh.extents), [20.0, 40.0, 60.0], rtol=1e-5)
+    assert mesh.metadata["units"] == unit
+    assert mesh.metadata["units_assumed"] == (None if unit == "mm" else unit)
+    explicit = load_mesh(path, units="mm")  # an explicit unit wins over the guess
+    np.testing.assert_allclose(explicit.extents.max(), 60.0 / factor, rtol=1e-5)
+    assert explicit.metadata["units_assumed"] is None
+
+
+def test_an_implausible_size_gets_a_note():
+    assert "are the units right" in implausible_size(0.5)
+    assert "2.5 m across" in implausible_size(2500.0)
+    assert implausible_size(120.0) is None
 
 
 @pytest.mark.parametrize("units", ["furlong", "MM", "", "inches"])

@@ -22,6 +22,7 @@ MAX_NESTED_BODIES = 256  # bodies tested for nesting (cavities); beyond, all fac
 _RAY_JITTER = np.array([1.3e-7, 1.1e-7, 0.0])  # off round coordinates, relative to the extent
 MAX_OPENING_SHARE = 0.1  # openings over this share of a surface's area: a sheet, not a solid
 PLAUSIBLE_MM = (3.0, 2000.0)  # the largest extent of a printed part, in mm, smallest to largest
+TYPICAL_MM = (3.0, 1000.0)  # the same, for most printed parts
 GUESSES = ("m", "inch", "cm")  # what else a unit-less file may be in, likeliest first
 
 # trimesh logs parse trouble at warning level; our own one-line errors say it better.
@@ -75,12 +76,15 @@ def load_mesh(path: str | Path, units: str = "auto") -> trimesh.Trimesh:
 
 def guess_units(largest_extent: float) -> str:
     """The unit a unit-less file's numbers most likely are, from the part's largest extent:
-    mm when that makes a plausible printed part (PLAUSIBLE_MM), else the first of GUESSES that
-    does (ROS, glTF and Blender exports are in metres), else mm (the note says so). Inches and
-    cm mostly look like plausible mm and cannot be told apart by size: pass them."""
-    for unit in ("mm", *GUESSES):
-        if implausible_size(largest_extent * UNITS_TO_MM[unit]) is None:
-            return unit
+    the first of mm and GUESSES that makes a typical printed part (TYPICAL_MM), else the first
+    that makes a plausible one (PLAUSIBLE_MM), else mm (the row notes the odd size). So 0.26
+    is read as metres (260 mm), 1.6 as inches (41 mm, not 1.6 m), 1500 as mm. Inches and cm
+    mostly look like plausible mm and cannot be told apart by size: pass them."""
+    candidates = ("mm", *GUESSES)
+    for low, high in (TYPICAL_MM, PLAUSIBLE_MM):
+        for unit in candidates:
+            if low <= largest_extent * UNITS_TO_MM[unit] <= high:
+                return unit
     return "mm"
 
 
