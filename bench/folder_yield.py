@@ -2,10 +2,10 @@
 rest, and how fast it makes samples from it.
 
 Point it at any folder of meshes (unit-less STL exported in metres is common for robot
-descriptions; pass --units). It runs `generate` once with the given workers and prints the
-share of files used, the reasons the rest were not, and samples per second.
+descriptions; --units auto reads them so). It runs `generate` once with the given workers and
+prints the share of files used, the reasons the rest were not, and samples per second.
 
-Run: .venv/bin/python bench/folder_yield.py FOLDER [--units m] [--count 1200] [--workers 2]
+Run: .venv/bin/python bench/folder_yield.py FOLDER [--units auto] [--count 1200] [--workers 2]
 """
 
 from __future__ import annotations
@@ -23,7 +23,7 @@ from printability.data.generate import generate
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("folder", type=Path)
-    parser.add_argument("--units", default="mm")
+    parser.add_argument("--units", default="auto")
     parser.add_argument("--count", type=int, default=1200, help="samples asked (4 per file)")
     parser.add_argument("--workers", type=int, default=2)
     parser.add_argument("--out", type=Path, default=Path("out/bench/folder_yield"))

@@ -260,6 +260,12 @@ def _parser() -> argparse.ArgumentParser:
         "--report", type=Path, default=None, help="HTML page: Grad-CAM of the unprintable parts"
     )
     ck.add_argument("--no-explain", action="store_true", help="skip the Grad-CAM location")
+    ck.add_argument("--threshold", type=_probability, default=None, metavar="P",
+                    help="P(printable) under which the network objects (default: the "
+                    "process's, calibrated on plain parts)")  # fmt: skip
+    ck.add_argument("--all-windows", action="store_true",
+                    help="judge every window of a large part, not only where rays find a thin "
+                    "wall or a narrow gap (slower)")  # fmt: skip
     ck.add_argument("--no-progress", action="store_true")
     ck.set_defaults(func=_cmd_check)
 
@@ -628,6 +634,17 @@ def _pitch(text: str) -> str | float:
     return value
 
 
+def _probability(text: str) -> float:
+    """An argparse type: a probability strictly between 0 and 1."""
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not 0 < value < 1:
+        raise argparse.ArgumentTypeError(f"{text!r}: use a probability between 0 and 1")
+    return value
+
+
 def _cmd_check(args: argparse.Namespace) -> int:
     from printability.inspect.check import Checker, exit_code, format_table, to_json
 
@@ -635,7 +652,7 @@ def _cmd_check(args: argparse.Namespace) -> int:
     checker = Checker(
         args.checkpoint, process, args.units,
         explain=not args.no_explain or args.report is not None, keep_maps=args.report is not None,
-        pitch=args.pitch,
+        pitch=args.pitch, screen=not args.all_windows, threshold=args.threshold,
     )  # fmt: skip
     results = checker.check_paths(args.paths, progress=not args.no_progress and not args.json)
     if not results:

@@ -224,3 +224,22 @@ def test_your_own_limits_replace_the_process_table(parts, capsys):
     assert main(["check", path, "--min-wall", "-1"]) == 2
     err = capsys.readouterr().err.strip().splitlines()
     assert len(err) == 1 and "minimum wall" in err[0]
+
+
+def test_the_network_threshold_is_the_processes_unless_given(parts):
+    from printability.inspect.processes import get_process
+
+    row = Checker(explain=False).check_file(parts / "plain.stl")
+    assert row.network_threshold == get_process("fdm").network_threshold and row.network_printable
+    above = (row.probability + 1.0) / 2  # a threshold above this part's P(printable)
+    strict = Checker(explain=False, threshold=above).check_file(parts / "plain.stl")
+    assert strict.network_threshold == above and strict.network_printable is False
+    assert strict.printable is False and "network says not printable" in format_table([strict])
+
+
+@pytest.mark.parametrize("value", ["0", "1", "1.5", "x"])
+def test_a_bad_threshold_is_a_usage_error(value, capsys):
+    with pytest.raises(SystemExit) as info:
+        main(["check", "x.stl", "--threshold", value])
+    assert info.value.code == 2
+    assert "probability between 0 and 1" in capsys.readouterr().err

@@ -64,3 +64,23 @@ def test_spot_boxes_are_the_blocks_holding_spots():
     assert [(tuple(lo), tuple(hi)) for lo, hi in boxes] == [
         ((0, 0, 0), (32, 32, 32)), ((32, 0, 0), (50, 32, 32)),
     ]  # fmt: skip
+
+
+def test_an_objection_names_the_wall_at_its_spot():
+    from printability.geometry.normalize import place_at_pitch
+    from printability.inspect.check import Checker, PartCheck, format_table
+
+    plate = _plate([(15.0, 8.5, 5.0)])  # a 10 mm hole whose edge is 1.5 mm under y = 15
+    row = PartCheck(file="plate.stl", printable=False, probability=0.1, network_printable=False,
+                    process_ok=True, wall_limit_mm=1.2, hole_limit_mm=2.0,
+                    suspect_mm=[15.0, 14.0, 0.0])  # fmt: skip
+    placement, _ = place_at_pitch(plate, 0.25)
+    Checker(explain=False)._describe_suspect(row, plate, placement)
+    assert row.suspect_wall_mm == pytest.approx(1.5, abs=0.02)
+    assert f"at its spot: wall {row.suspect_wall_mm:.2f} mm (min 1.2)" in format_table([row])
+    assert "gap" not in format_table([row])  # the 10 mm hole is far from any limit
+    far = PartCheck(file="p.stl", printable=False, probability=0.1, network_printable=False,
+                    suspect_mm=[-25.0, -10.0, 3.5])  # fmt: skip
+    Checker(explain=False)._describe_suspect(far, plate, placement)
+    assert far.suspect_wall_mm == pytest.approx(8.0, abs=0.02)  # only the plate's thickness
+    assert "no wall or gap near the limits at its spot" in format_table([far])

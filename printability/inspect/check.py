@@ -77,7 +77,8 @@ class PartCheck:
     file: str
     printable: bool | None = None  # None: could not be judged (see error)
     probability: float | None = None  # the network's P(printable)
-    network_printable: bool | None = None
+    network_printable: bool | None = None  # P(printable) >= network_threshold
+    network_threshold: float | None = None
     process: str = ""
     min_hole_diameter_mm: float | None = None  # None: no hole narrower than the closing ball
     min_wall_mm: float | None = None  # None: no wall thinner than the opening ball (+-1 voxel)
@@ -85,6 +86,8 @@ class PartCheck:
     wall_limit_mm: float | None = None
     process_ok: bool | None = None
     suspect_mm: list[float] | None = None  # Grad-CAM peak in the mesh's coordinates (defects)
+    suspect_wall_mm: float | None = None  # thinnest wall the rays measure near that peak
+    suspect_gap_mm: float | None = None  # narrowest gap or hole they measure across there
     hole_at_mm: list[float] | None = None  # the rules' narrowest hole (on its axis), mesh mm
     wall_at_mm: list[float] | None = None  # the rules' thinnest wall, mesh mm
     hole_measured_on: str | None = None  # "mesh" (chords, geometry.thickness) or "voxels"
@@ -124,7 +127,7 @@ class Checker:
         keep_maps: bool = False,
         pitch: str | float = "auto",
         screen: bool = True,
-        threshold: float = 0.5,
+        threshold: float | None = None,
     ) -> None:
         path = Path(checkpoint) if checkpoint else DEFAULT_CHECKPOINT
         if checkpoint is None and DEFAULT_ONNX.is_file():
@@ -146,7 +149,8 @@ class Checker:
         self.keep_maps = keep_maps  # keep grids and heatmaps on the rows (for the HTML report)
         self.pitch = pitch  # see windows.PITCH_MODES
         self.screen = screen  # judge only a large part's windows with tight spots (screen.py)
-        self.threshold = threshold  # P(printable) under this: the network objects
+        # P(printable) under this: the network objects (default: the process's calibrated one)
+        self.threshold = self.process.network_threshold if threshold is None else threshold
         validate_pitch(pitch)
 
     def check_file(self, path: str | Path) -> PartCheck:
@@ -230,6 +234,7 @@ class Checker:
             result.windows = len(part)
             result.probability = round(float(part[worst]), 6)
             result.network_printable = result.probability >= self.threshold
+            result.network_threshold = self.threshold
             self._measure(solid, placement, result, wall_grid, mesh, boxes[k])
             corner = judged[k][worst]
             window = padded[k][tuple(slice(c, c + self.size) for c in corner)]
@@ -237,7 +242,7 @@ class Checker:
             if self.explain and can_explain and not result.network_printable:  # where
                 offset = np.array(corner) - pads[k]
                 features = network_input(k, corner)
-                to_locate.append((result, window, placement, offset, cam, features))
+                to_locate.append((result, window, placement, offset, cam, features, mesh))
             if self.keep_maps:
                 result.solid = window
             result.printable = bool(result.network_printable and result.process_ok)
@@ -245,9 +250,27 @@ class Checker:
         if to_locate:
             start = time.perf_counter()
             self._locate(to_locate)
+            for result, _, placement, *_, mesh in to_locate:
+                self._describe_suspect(result, mesh, placement)
             for result, *_ in to_locate:
                 result.seconds += (time.perf_counter() - start) / len(to_locate)
         return [_rounded(r) for r in results]
+
+    def _describe_suspect(
+        self, result: PartCheck, mesh: trimesh.Trimesh, placement: GridPlacement
+    ) -> None:
+        """What is at the network's suspect spot, in mm: the thinnest wall and the narrowest
+        gap the rays (geometry.screen) measure within one Grad-CAM cell of it, so that an
+        objection names a feature a designer can find and change (None: none there)."""
+        if result.suspect_mm is None:
+            return
+        reach = placement.pitch_mm * self.size / 8  # a cam cell: the network's coarsest grid
+        probe = SCREEN_PROBE * self.process.min_wall_mm
+        sizes = ray_sizes(mesh, min(SCREEN_SPACING * placement.pitch_mm, reach / 2), probe)
+        near = np.linalg.norm(sizes.points - np.array(result.suspect_mm), axis=1) <= reach
+        for name, values in (("suspect_wall_mm", sizes.wall_mm), ("suspect_gap_mm", sizes.gap_mm)):
+            found = values[near & np.isfinite(values)]
+            setattr(result, name, round(float(found.min()), 2) if len(found) else None)
 
     def _screen(
         self,
@@ -456,12 +479,11 @@ def format_table(results: Sequence[PartCheck]) -> str:
             rows.append((r.file, "ERROR", "-", "-", "-", "-", r.error))
             continue
         verdict = "printable" if r.printable else "NOT printable"
-        notes = list(r.problems) or (["network says not printable"] if not r.network_printable
-                                     else [])  # fmt: skip
+        notes = list(r.problems) or ([_objection(r)] if not r.network_printable else [])
         if r.units_assumed:
             as_mm = max(r.size_mm or [0.0]) / UNITS_TO_MM[r.units]
             notes.append(f"read as {r.units}: as mm it would be {as_mm:.3g} mm across")
-        elif size_note := implausible_size(max(r.size_mm or [1.0])):
+        elif r.size_mm and (size_note := implausible_size(max(r.size_mm))):
             notes.append(size_note)
         if r.repaired:
             notes.append("repaired: " + ", ".join(r.repaired))
@@ -486,6 +508,21 @@ def format_table(results: Sequence[PartCheck]) -> str:
 def to_json(results: Sequence[PartCheck]) -> str:
     """The `--json` output: a list of objects with at least file, printable, probability, error."""
     return json.dumps([r.to_dict() for r in results], indent=2)
+
+
+def _objection(r: PartCheck) -> str:
+    """The network's objection where no rule found a size under the limits, with what the rays
+    measure at its suspect spot when near the limits, so a designer knows what to look at."""
+    text = f"network says not printable (P {r.probability:.2f})"
+    found = []
+    wall, hole = r.wall_limit_mm or 0.0, r.hole_limit_mm or 0.0
+    if r.suspect_wall_mm is not None and r.suspect_wall_mm < SCREEN_MARGIN * wall:
+        found.append(f"wall {r.suspect_wall_mm:.2f} mm (min {wall})")
+    if r.suspect_gap_mm is not None and r.suspect_gap_mm < SCREEN_MARGIN * hole:
+        found.append(f"gap {r.suspect_gap_mm:.2f} mm (min hole {hole})")
+    if found:
+        return f"{text}; at its spot: " + ", ".join(found)
+    return text + ("; no wall or gap near the limits at its spot" if r.suspect_mm else "")
 
 
 def _problem_at(r: PartCheck) -> list[float] | None:

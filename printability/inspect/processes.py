@@ -25,6 +25,9 @@ class ProcessProfile:
     min_wall_mm: float  # thinnest wall that prints reliably
     min_hole_mm: float  # smallest hole diameter that prints open
     source: str = SOURCE
+    # P(printable) under which the network objects: calibrated on plain generated parts
+    # (bench/false_alarms.py), so the network alone fails few parts the rules clear
+    network_threshold: float = 0.5
 
 
 PROCESSES: dict[str, ProcessProfile] = {

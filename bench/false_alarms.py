@@ -1,0 +1,66 @@
+"""Benchmark: how often the network alone fails a plain part, per process (issue 15, item 4).
+
+Plain parts are the built-in generator's base parts, of every family, without any added
+defect (`printability parts`). Each is checked for each process, fitted to the model's grid
+as the model was trained (`--pitch fit`) and in windows at the process's pitch (`--pitch
+process`, what `check` does with a part too large to fit). A false alarm is a part the rules clear (no hole or wall
+under the process's limits, measured on the mesh) that the network fails (P(printable) under
+the process's threshold). Printed per process and path: parts the rules clear, false alarms
+at the process's threshold and at 0.5, and the 5th percentile of P on cleared parts (where a
+threshold would cut 5% of them).
+
+Run: .venv/bin/python bench/false_alarms.py [--per-family 3] [--seed 7]
+     [--out out/bench/false_alarms] [--processes fdm sla ...]
+"""
+
+from __future__ import annotations
+
+import argparse
+from pathlib import Path
+
+import numpy as np
+
+from printability.config import GenerateConfig
+from printability.data.generate import write_part_stl
+from printability.geometry.parts import PART_KINDS
+from printability.inspect.check import Checker
+from printability.inspect.processes import PROCESSES, get_process
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("--per-family", type=int, default=3)
+    parser.add_argument("--seed", type=int, default=7)
+    parser.add_argument("--out", type=Path, default=Path("out/bench/false_alarms"))
+    parser.add_argument("--processes", nargs="+", default=list(PROCESSES))
+    args = parser.parse_args()
+    args.out.mkdir(parents=True, exist_ok=True)
+    config = GenerateConfig(seed=args.seed)
+    paths = []
+    for kind in PART_KINDS:
+        for i in range(args.per_family):
+            paths.append(args.out / f"{kind}-{i}.stl")
+            if not paths[-1].exists():
+                write_part_stl(config, i, paths[-1], kind)
+    print(f"{len(paths)} plain parts, {args.per_family} per family, seed {args.seed}\n")
+    header = ("process", "pitch", "threshold", "cleared by rules", "in windows",
+              "false alarms", "at 0.5", "P 5th pct", "s per part")  # fmt: skip
+    print("| " + " | ".join(header) + " |\n|" + " --- |" * len(header))
+    for name in args.processes:
+        process = get_process(name)
+        for pitch in ("fit", "process"):
+            checker = Checker(process=process, explain=False, pitch=pitch)
+            rows = [r for r in checker.check_paths(paths, progress=True) if r.error is None]
+            cleared = [r for r in rows if r.process_ok]
+            p = np.array([r.probability for r in cleared])
+            windowed = sum(r.windows > 1 or r.windows_skipped > 0 for r in cleared)
+            alarms = int((p < checker.threshold).sum())
+            seconds = np.mean([r.seconds for r in rows])
+            print(f"| {name} | {pitch} | {checker.threshold:.3f} | {len(cleared)} of {len(rows)} "
+                  f"| {windowed} | {alarms} ({alarms / max(len(p), 1):.1%}) | "
+                  f"{int((p < 0.5).sum())} | {np.percentile(p, 5):.3f} | {seconds:.2f} |",
+                  flush=True)  # fmt: skip
+
+
+if __name__ == "__main__":
+    main()
