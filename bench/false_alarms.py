@@ -3,11 +3,11 @@
 Plain parts are the built-in generator's base parts, of every family, without any added
 defect (`printability parts`). Each is checked for each process, fitted to the model's grid
 as the model was trained (`--pitch fit`) and in windows at the process's pitch (`--pitch
-process`, what `check` does with a part too large to fit). A false alarm is a part the rules clear (no hole or wall
-under the process's limits, measured on the mesh) that the network fails (P(printable) under
-the process's threshold). Printed per process and path: parts the rules clear, false alarms
-at the process's threshold and at 0.5, and the 5th percentile of P on cleared parts (where a
-threshold would cut 5% of them).
+process`, what `check` does with a part too large to fit). A false alarm is a part the rules
+clear (no hole or wall under the process's limits, measured on the mesh) that the network
+fails (P(printable) under the process's threshold). Printed per process and path: parts the
+rules clear, false alarms at the process's threshold and at 0.5, and the 5th percentile of P
+on cleared parts (where a threshold would cut 5% of them).
 
 Run: .venv/bin/python bench/false_alarms.py [--per-family 3] [--seed 7]
      [--out out/bench/false_alarms] [--processes fdm sla ...]
