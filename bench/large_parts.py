@@ -96,17 +96,24 @@ def main() -> None:
 
 
 def time_folder(folder: Path, checkpoint: Path | None) -> None:
-    """Seconds per part of both windowed paths on a folder of meshes (units auto)."""
+    """Seconds per part of both windowed paths on a folder of meshes (units auto), and how
+    often their verdicts and the rules' sizes agree."""
+    verdicts = {}
     for path_name, (mode, screen) in list(PATHS.items())[1:]:
         rows = Checker(checkpoint, process="fdm", pitch=mode, screen=screen).check_paths(
             [folder], progress=True
         )
         done = [r for r in rows if r.error is None]
         times = np.array([r.seconds for r in done])
-        windowed = [r for r in done if r.windows > 1 or r.windows_skipped]
-        print(f"{folder} {path_name}: {len(done)} of {len(rows)} judged, {len(windowed)} in "
-              f"windows; s per part median {np.median(times):.2f}, largest {times.max():.2f}; "
-              f"{sum(not r.printable for r in done)} not printable")  # fmt: skip
+        verdicts[path_name] = {r.file: (r.printable, r.problems) for r in done}
+        print(f"{folder} {path_name}: {len(done)} of {len(rows)} judged, s per part median "
+              f"{np.median(times):.2f}, largest {times.max():.2f}, total {times.sum():.1f}; "
+              f"{sum(not r.printable for r in done)} not printable; windows judged "
+              f"{sum(r.windows for r in done)}")  # fmt: skip
+    both = verdicts["all windows"].keys() & verdicts["screened"].keys()
+    same = sum(verdicts["all windows"][f][0] == verdicts["screened"][f][0] for f in both)
+    sizes = sum(verdicts["all windows"][f][1] == verdicts["screened"][f][1] for f in both)
+    print(f"same verdict on {same} of {len(both)}, same rule problems on {sizes} of {len(both)}")
 
 
 if __name__ == "__main__":

@@ -190,15 +190,7 @@ class Checker:
         start = time.perf_counter()
         name = self.network.input_name
         block = get_input(name).downsample
-        padded, pads, judged, boxes = {}, {}, {}, {}  # grid, offset, windows, rule boxes
-        for k, (solid, placement, _, mesh) in grids.items():
-            padded[k], pads[k] = pad_to_window(solid, self.size, multiple=block)
-            judged[k] = [corner for corner, _ in windows(padded[k], self.size)]
-            boxes[k] = None  # the whole grid
-            if self.screen and len(judged[k]) > 1:
-                every = len(judged[k])
-                judged[k], boxes[k] = self._screen(judged[k], padded[k], pads[k], placement, mesh)
-                results[k].windows_skipped = every - len(judged[k])
+        padded, pads, judged, boxes = self._windows_to_judge(grids, results, block)
         flat = [(k, corner) for k in judged for corner in judged[k]]
         whole = {}  # stored inputs of whole grids, where cheaper than window by window
 
@@ -255,6 +247,23 @@ class Checker:
             for result, *_ in to_locate:
                 result.seconds += (time.perf_counter() - start) / len(to_locate)
         return [_rounded(r) for r in results]
+
+    def _windows_to_judge(
+        self, grids: dict[int, tuple], results: list[PartCheck], block: int
+    ) -> tuple[dict, dict, dict, dict]:
+        """Per part: its grid padded to whole windows and input blocks, the padding, the
+        corners of the windows the network judges (all of them, or for a large part those
+        the ray screen picks) and the boxes the rules measure in (None: the whole grid)."""
+        padded, pads, judged, boxes = {}, {}, {}, {}
+        for k, (solid, placement, _, mesh) in grids.items():
+            padded[k], pads[k] = pad_to_window(solid, self.size, multiple=block)
+            judged[k] = [corner for corner, _ in windows(padded[k], self.size)]
+            boxes[k] = None
+            if self.screen and len(judged[k]) > 1:
+                every = len(judged[k])
+                judged[k], boxes[k] = self._screen(judged[k], padded[k], pads[k], placement, mesh)
+                results[k].windows_skipped = every - len(judged[k])
+        return padded, pads, judged, boxes
 
     def _describe_suspect(
         self, result: PartCheck, mesh: trimesh.Trimesh, placement: GridPlacement
