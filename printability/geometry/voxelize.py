@@ -10,9 +10,11 @@ our own instead of the library's. Signed counts, unlike parity, keep overlapping
 bodies solid (a CAD export of touching parts).
 
 A surface with gaps (an open mesh) leaves some columns with a count that does not return to
-zero: rays through a gap. Only the voxels of those columns are decided otherwise, by the
-generalised winding number (Jacobson et al. 2013, libigl's fast version): the solid angle the
-surface subtends, which is near 1 inside and near 0 outside even across small gaps.
+zero: rays through a gap. Only the voxels of those columns are decided otherwise: by the rays
+along the other two axes where those missed every gap (and agree), and the few voxels left by
+the generalised winding number (Jacobson et al. 2013, libigl's fast version): the solid angle
+the surface subtends, which is near 1 inside and near 0 outside even across small gaps. The
+winding number alone took minutes on a badly broken 784 mm part at 0.9 mm voxels.
 """
 
 from __future__ import annotations
@@ -70,28 +72,44 @@ def voxelize_vertices(
     dims = (int(shape),) * 3 if np.isscalar(shape) else tuple(int(n) for n in shape)
     triangles = np.asarray(vertices, np.float64)[np.asarray(faces, np.int64)]
     axis = _cheapest_ray_axis(triangles)
+    grid, open_rays = _fill_along(triangles, dims, axis)
+    if not open_rays.any():
+        return np.ascontiguousarray(grid)
+    grid, unsure = grid.copy(), open_rays.copy()
+    votes = [_fill_along(triangles, dims, other) for other in range(3) if other != axis]
+    (first, first_open), (second, second_open) = votes
+    both = unsure & ~first_open & ~second_open
+    grid[both & (first == second)] = first[both & (first == second)]
+    for value, closed, other_open in ((first, ~first_open, second_open),
+                                      (second, ~second_open, first_open)):  # fmt: skip
+        only = unsure & closed & other_open  # one other ray missed every gap: it decides
+        grid[only] = value[only]
+    unsure &= (first_open & second_open) | (both & (first != second))
+    if unsure.any():
+        _decide_by_winding_number(grid, unsure, triangles)
+    return grid
+
+
+def _fill_along(
+    triangles: np.ndarray, dims: tuple[int, int, int], axis: int
+) -> tuple[np.ndarray, np.ndarray]:
+    """The nonzero-winding fill with rays along `axis` and which voxels lie on open rays
+    (through a gap), both as bool arrays of shape `dims` (the second a broadcast view)."""
     order = [a for a in range(3) if a != axis] + [axis]
     grid, open_columns = _voxelize_along_z(triangles[:, :, order], tuple(dims[a] for a in order))
-    if open_columns.any():
-        _decide_by_winding_number(grid, open_columns, triangles[:, :, order])
-    return np.ascontiguousarray(np.transpose(grid, np.argsort(order)))
+    back = np.argsort(order)
+    open_rays = np.broadcast_to(open_columns[:, :, None], grid.shape)
+    return np.transpose(grid, back), np.transpose(open_rays, back)
 
 
-def _decide_by_winding_number(
-    grid: np.ndarray, open_columns: np.ndarray, triangles: np.ndarray
-) -> None:
-    """Fill in, in place, the voxels of the columns whose rays passed through a gap (an
-    (nx, ny) mask) from the generalised winding number at their centres."""
-    ix, iy = np.nonzero(open_columns)
-    nz = grid.shape[2]
-    centres = np.empty((len(ix) * nz, 3))
-    centres[:, 0] = np.repeat(ix, nz) + 0.5
-    centres[:, 1] = np.repeat(iy, nz) + 0.5
-    centres[:, 2] = np.tile(np.arange(nz), len(ix)) + 0.5
+def _decide_by_winding_number(grid: np.ndarray, unsure: np.ndarray, triangles: np.ndarray) -> None:
+    """Fill in, in place, the `unsure` voxels (rays through gaps along every axis, or
+    disagreeing) from the generalised winding number at their centres."""
+    centres = np.argwhere(unsure).astype(np.float64) + 0.5
     vertices = triangles.reshape(-1, 3)
     faces = np.arange(len(vertices), dtype=np.int64).reshape(-1, 3)
     winding = igl.fast_winding_number(vertices, faces, centres)
-    grid[ix, iy, :] = np.abs(winding.reshape(len(ix), nz)) >= INSIDE_WINDING
+    grid[unsure] = np.abs(winding) >= INSIDE_WINDING
 
 
 def _cheapest_ray_axis(triangles: np.ndarray) -> int:
