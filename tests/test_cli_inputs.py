@@ -282,3 +282,21 @@ def test_generate_with_an_unknown_family(tmp_path, capsys):
     args = ["generate", "--out", str(tmp_path / "d"), "--families", "teapot", *TINY]
     assert main(args) == 2
     assert "teapot" in _error_line(capsys)
+
+
+def test_generate_uses_an_open_mesh_and_the_same_part_in_metres(tmp_path, capsys):
+    src = tmp_path / "open"
+    box = trimesh.creation.box(extents=(40.0, 40.0, 30.0)).subdivide().subdivide()
+    top = box.triangles_center
+    gap = (top[:, 2] > 14.9) & (np.abs(top[:, 0]) < 5.0) & (np.abs(top[:, 1]) < 5.0)
+    src.mkdir()
+    trimesh.Trimesh(box.vertices, box.faces[~gap], process=False).export(src / "gap.stl")
+    metres = trimesh.creation.box(extents=(0.04, 0.04, 0.03))  # unit-less, numbers in metres
+    metres.export(src / "in_metres.stl")
+    out = tmp_path / "out"
+    assert _generate(out, src, 8) == 0  # --units auto (the default)
+    assert "used 2 of 2 mesh files (100%)" in capsys.readouterr().out
+    ds = open_dataset(out)
+    assert {record["source"] for record in ds.records} == {"gap.stl", "in_metres.stl"}
+    pitches = {record["source"]: record["pitch_mm"] for record in ds.records}
+    assert pitches["in_metres.stl"] == pytest.approx(pitches["gap.stl"], rel=0.05)  # both 40 mm
