@@ -28,6 +28,7 @@ from printability.config import UNITS_TO_MM, VoxelConfig
 from printability.data.inputs import ENCODE_MARGIN, decode_input, get_input
 from printability.data.windows import window_codes
 from printability.evaluate.rules import (
+    BOX_HALO,
     RuleBaseline,
     RuleMeasurements,
     measure_in_boxes,
@@ -40,7 +41,7 @@ from printability.geometry.mesh_io import (
     load_and_repair,
 )
 from printability.geometry.normalize import GridPlacement, place_in_grid
-from printability.geometry.screen import SCREEN_MARGIN, ray_sizes
+from printability.geometry.screen import SCREEN_MARGIN, RaySizes, ray_sizes
 from printability.geometry.thickness import hole_width_at, wall_thickness_at
 from printability.geometry.voxelize import voxelize, voxelize_at_pitch
 from printability.inspect.heat import heat_from_cam, peak
@@ -151,6 +152,7 @@ class Checker:
         self.screen = screen  # judge only a large part's windows with tight spots (screen.py)
         # P(printable) under this: the network objects (default: the process's calibrated one)
         self.threshold = self.process.network_threshold if threshold is None else threshold
+        self._rays: dict[tuple, RaySizes] = {}  # one batch's rays, by mesh (see _ray_sizes)
         validate_pitch(pitch)
 
     def check_file(self, path: str | Path) -> PartCheck:
@@ -246,6 +248,7 @@ class Checker:
                 self._describe_suspect(result, mesh, placement)
             for result, *_ in to_locate:
                 result.seconds += (time.perf_counter() - start) / len(to_locate)
+        self._rays = {}
         return [_rounded(r) for r in results]
 
     def _windows_to_judge(
@@ -265,6 +268,14 @@ class Checker:
                 results[k].windows_skipped = every - len(judged[k])
         return padded, pads, judged, boxes
 
+    def _ray_sizes(self, mesh: trimesh.Trimesh, spacing_mm: float, probe_mm: float) -> RaySizes:
+        """geometry.screen.ray_sizes, kept for the batch: the screen and the description of the
+        suspect spot of one part ask for the same rays."""
+        key = (id(mesh), spacing_mm, probe_mm)
+        if key not in self._rays:
+            self._rays[key] = ray_sizes(mesh, spacing_mm, probe_mm)
+        return self._rays[key]
+
     def _describe_suspect(
         self, result: PartCheck, mesh: trimesh.Trimesh, placement: GridPlacement
     ) -> None:
@@ -275,7 +286,7 @@ class Checker:
             return
         reach = placement.pitch_mm * self.size / 8  # a cam cell: the network's coarsest grid
         probe = SCREEN_PROBE * self.process.min_wall_mm
-        sizes = ray_sizes(mesh, min(SCREEN_SPACING * placement.pitch_mm, reach / 2), probe)
+        sizes = self._ray_sizes(mesh, min(SCREEN_SPACING * placement.pitch_mm, reach / 2), probe)
         near = np.linalg.norm(sizes.points - np.array(result.suspect_mm), axis=1) <= reach
         for name, values in (("suspect_wall_mm", sizes.wall_mm), ("suspect_gap_mm", sizes.gap_mm)):
             found = values[near & np.isfinite(values)]
@@ -288,12 +299,13 @@ class Checker:
         pad: np.ndarray,
         placement: GridPlacement,
         mesh: trimesh.Trimesh,
-    ) -> tuple[list[tuple[int, int, int]], list[tuple[np.ndarray, np.ndarray]]]:
+    ) -> tuple[list[tuple[int, int, int]], list[tuple[np.ndarray, np.ndarray]] | None]:
         """A large part's windows worth judging and the boxes the rules measure in (voxels of
-        the unpadded grid): where rays on the mesh find a wall or a gap near the process's
-        limits (geometry.screen). Gaps under half a voxel are left out: no voxel shows them."""
+        the unpadded grid; None: the whole grid): where rays on the mesh find a wall or a gap
+        near the process's limits (geometry.screen). Gaps under half a voxel are left out: no
+        voxel shows them."""
         spacing = SCREEN_SPACING * placement.pitch_mm
-        sizes = ray_sizes(mesh, spacing, SCREEN_PROBE * self.process.min_wall_mm)
+        sizes = self._ray_sizes(mesh, spacing, SCREEN_PROBE * self.process.min_wall_mm)
         gap = np.where(sizes.gap_mm < placement.pitch_mm / 2, np.inf, sizes.gap_mm)
         sizes = replace(sizes, gap_mm=gap)
         tight = sizes.tightness(self.process.min_wall_mm, self.process.min_hole_mm)
@@ -302,6 +314,8 @@ class Checker:
         boxes = spot_boxes(spots[tight < SCREEN_MARGIN] - pad, RULE_BOX, padded.shape - 2 * pad)
         if not boxes:  # nothing tight: the rules look where the network does
             boxes = [(np.array(c) - pad, np.array(c) - pad + self.size) for c in kept]
+        if len(boxes) * (RULE_BOX + 2 * BOX_HALO) ** 3 > padded.size:
+            return kept, None  # tight spots all over: the whole grid at once is cheaper
         return kept, boxes
 
     @property
