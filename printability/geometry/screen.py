@@ -16,8 +16,8 @@ run in libigl's AABB tree (`igl.AABB.intersect_ray_first`): about a million rays
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
-import igl
 import numpy as np
 import trimesh
 
@@ -75,6 +75,8 @@ def ray_sizes(mesh: trimesh.Trimesh, spacing_mm: float, probe_mm: float, seed: i
     faces = np.asarray(mesh.faces, np.int64)
     clean = mesh.is_watertight and mesh.body_count == 1
     points, normals = surface_points(mesh, spacing_mm, seed, MAX_POINTS if clean else MAX_PROBED)
+    import igl  # here: it takes about half a second to import, and small parts never need it
+
     inside = _inside_test(vertices, faces)
     if not clean:  # one closed body has no inner faces: its first hits are the far sides
         ahead, behind = inside(points + probe_mm * normals), inside(points - probe_mm * normals)
@@ -91,6 +93,7 @@ def ray_sizes(mesh: trimesh.Trimesh, spacing_mm: float, probe_mm: float, seed: i
 
 def _inside_test(vertices: np.ndarray, faces: np.ndarray):
     """A function: which of some points the surface winds around (winding number >= 0.5)."""
+    import igl
 
     def inside(points: np.ndarray) -> np.ndarray:
         query = np.ascontiguousarray(points, dtype=np.float64)
@@ -100,7 +103,7 @@ def _inside_test(vertices: np.ndarray, faces: np.ndarray):
 
 
 def _distance_to(
-    tree: igl.AABB,
+    tree: Any,
     vertices: np.ndarray,
     faces: np.ndarray,
     inside,
@@ -110,7 +113,8 @@ def _distance_to(
     probe_mm: float,
     crossings: int,
 ) -> np.ndarray:
-    """How far each ray goes before it crosses into material (`into_material`) or out into air,
+    """How far each ray (in `tree`, libigl's AABB of the mesh) goes before it crosses into
+    material (`into_material`) or out into air,
     passing through up to `crossings` - 1 surfaces that do neither; inf if it never does. With
     one crossing, the first surface met is taken as it is (a clean, closed body)."""
     distance = np.full(len(points), np.inf)

@@ -19,7 +19,6 @@ winding number alone took minutes on a badly broken 784 mm part at 0.9 mm voxels
 
 from __future__ import annotations
 
-import igl
 import numpy as np
 import trimesh
 
@@ -104,7 +103,10 @@ def _fill_along(
 
 def _decide_by_winding_number(grid: np.ndarray, unsure: np.ndarray, triangles: np.ndarray) -> None:
     """Fill in, in place, the `unsure` voxels (rays through gaps along every axis, or
-    disagreeing) from the generalised winding number at their centres."""
+    disagreeing) from the generalised winding number at their centres. libigl is imported
+    here, not at the top: it takes about half a second, and closed meshes never need it."""
+    import igl
+
     centres = np.argwhere(unsure).astype(np.float64) + 0.5
     vertices = triangles.reshape(-1, 3)
     faces = np.arange(len(vertices), dtype=np.int64).reshape(-1, 3)
