@@ -15,6 +15,7 @@ run in libigl's AABB tree (`igl.AABB.intersect_ray_first`): about a million rays
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
@@ -91,7 +92,7 @@ def ray_sizes(mesh: trimesh.Trimesh, spacing_mm: float, probe_mm: float, seed: i
     return RaySizes(points, wall, gap)
 
 
-def _inside_test(vertices: np.ndarray, faces: np.ndarray):
+def _inside_test(vertices: np.ndarray, faces: np.ndarray) -> Callable[[np.ndarray], np.ndarray]:
     """A function: which of some points the surface winds around (winding number >= 0.5)."""
     import igl
 
@@ -106,7 +107,7 @@ def _distance_to(
     tree: Any,
     vertices: np.ndarray,
     faces: np.ndarray,
-    inside,
+    inside: Callable[[np.ndarray], np.ndarray],
     points: np.ndarray,
     directions: np.ndarray,
     into_material: bool,
