@@ -216,7 +216,7 @@ class Checker:
         probabilities = np.concatenate([p for p, _ in outputs])
         cams = None if outputs[0][1] is None else np.concatenate([c for _, c in outputs])
         per_window = (time.perf_counter() - start) / len(flat)  # each part pays for its own
-        to_locate = []  # (row, worst window, placement, its offset in the grid, its cam, input)
+        to_locate = []  # (row, worst window, placement, its offset in the grid, cam, input, mesh)
         first = 0  # the part's first window in `flat`
         for k, (solid, placement, wall_grid, mesh) in grids.items():
             started = time.perf_counter()
