@@ -244,6 +244,17 @@ def test_resume_accepts_a_dataset_made_before_an_option_existed(tmp_path, tiny_d
                  progress=False, resume=True)  # fmt: skip
 
 
+def test_resume_accepts_built_in_parts_made_when_units_defaulted_to_mm(tmp_path, tiny_dataset):
+    import json
+    import shutil
+
+    old = shutil.copytree(tiny_dataset, tmp_path / "old")
+    info = json.loads((old / "dataset.json").read_text())
+    info["config"]["units"] = "mm"  # the default before --units auto; no file is read
+    (old / "dataset.json").write_text(json.dumps(info))
+    generate(GenerateConfig(**TINY), old, workers=1, progress=False, resume=True)  # no error
+
+
 def test_stored_inputs_masks_and_thin_patches(tiny_dataset):
     """Every sample carries its network input (the default model's, as encode_input makes it
     from the voxels), its defect mask (the hole's material for a small hole, the thin wall's

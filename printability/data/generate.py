@@ -460,6 +460,14 @@ def _source_files(config: GenerateConfig) -> tuple[list[Path], Path | None]:
     return files, root
 
 
+def _without_units(config: dict | None) -> dict | None:
+    """A procedural config without its `units`, which only mesh files use (the default
+    changed from mm to auto, and built-in parts are the same either way)."""
+    if config is None or config.get("source") != "procedural":
+        return config
+    return {k: v for k, v in config.items() if k != "units"}
+
+
 def _prepare_out(out: Path, info: dict, resume: bool) -> None:
     """Create `out`, or check that an existing dataset there was made with the same config
     (`resume` is True for a finishing run and for `--shard` jobs sharing one folder)."""
@@ -474,7 +482,7 @@ def _prepare_out(out: Path, info: dict, resume: bool) -> None:
         stored = old.get("config")
         if stored is not None:  # options added since it was made take their defaults
             stored = GenerateConfig.from_dict(stored).to_dict()
-        if stored != info["config"]:
+        if stored != info["config"] and _without_units(stored) != _without_units(info["config"]):
             raise ValueError(
                 f"{out}: holds a dataset made with other options; --resume needs the same ones"
             )
