@@ -28,7 +28,6 @@ from printability.config import UNITS_TO_MM, VoxelConfig
 from printability.data.inputs import ENCODE_MARGIN, decode_input, get_input
 from printability.data.windows import window_codes
 from printability.evaluate.rules import (
-    BOX_HALO,
     RuleBaseline,
     RuleMeasurements,
     measure_in_boxes,
@@ -299,11 +298,10 @@ class Checker:
         pad: np.ndarray,
         placement: GridPlacement,
         mesh: trimesh.Trimesh,
-    ) -> tuple[list[tuple[int, int, int]], list[tuple[np.ndarray, np.ndarray]] | None]:
+    ) -> tuple[list[tuple[int, int, int]], list[tuple[np.ndarray, np.ndarray]]]:
         """A large part's windows worth judging and the boxes the rules measure in (voxels of
-        the unpadded grid; None: the whole grid): where rays on the mesh find a wall or a gap
-        near the process's limits (geometry.screen). Gaps under half a voxel are left out: no
-        voxel shows them."""
+        the unpadded grid): where rays on the mesh find a wall or a gap near the process's
+        limits (geometry.screen). Gaps under half a voxel are left out: no voxel shows them."""
         spacing = SCREEN_SPACING * placement.pitch_mm
         sizes = self._ray_sizes(mesh, spacing, SCREEN_PROBE * self.process.min_wall_mm)
         gap = np.where(sizes.gap_mm < placement.pitch_mm / 2, np.inf, sizes.gap_mm)
@@ -314,8 +312,6 @@ class Checker:
         boxes = spot_boxes(spots[tight < SCREEN_MARGIN] - pad, RULE_BOX, padded.shape - 2 * pad)
         if not boxes:  # nothing tight: the rules look where the network does
             boxes = [(np.array(c) - pad, np.array(c) - pad + self.size) for c in kept]
-        if len(boxes) * (RULE_BOX + 2 * BOX_HALO) ** 3 > padded.size:
-            return kept, None  # tight spots all over: the whole grid at once is cheaper
         return kept, boxes
 
     @property
