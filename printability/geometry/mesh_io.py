@@ -131,7 +131,7 @@ def repair_mesh(mesh: trimesh.Trimesh, name: str | Path = "<mesh>") -> trimesh.T
                     name, f"not a solid: an open surface (openings {share:.0%} of its area, "
                     f"{still_open} boundary edges)",
                 )  # fmt: skip
-            repaired.append(f"{still_open} boundary edges left open (inside by winding number)")
+            _note(repaired, still_open, "boundary edge", "left open (inside by winding number)")
     shared = int((_edge_use_counts(mesh) > 2).sum())  # edges of three or more faces
     _note(repaired, shared, "non-manifold edge", "kept (inside by winding number)")
     volume = orient_bodies(mesh)
