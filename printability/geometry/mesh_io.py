@@ -231,9 +231,9 @@ def _nesting_depths(triangles: np.ndarray, body: np.ndarray) -> np.ndarray:
         points = triangles[body == b].reshape(-1, 3)
         extremes = np.concatenate([points.argmin(axis=0), points.argmax(axis=0)])
         inside = np.ones(n_bodies, bool)
+        of_holders = np.isin(body, holders)
         for probe in points[extremes] + jitter:
-            near = np.isin(body, holders) & (lo <= probe[:2]).all(1) & (hi >= probe[:2]).all(1)
-            near = np.flatnonzero(near)
+            near = np.flatnonzero(of_holders & (lo <= probe[:2]).all(1) & (hi >= probe[:2]).all(1))
             hits = near[_ray_crosses(triangles[near], probe)]
             inside &= np.bincount(body[hits], minlength=n_bodies) % 2 == 1
         depths[b] = int(inside[holders].sum())
