@@ -662,3 +662,23 @@ def test_a_cavity_faces_inward_and_its_volume_is_subtracted(cavity_inverted):
     beside.apply_translation([20.0, 0.0, 0.0])  # a separate body stays outward
     both = trimesh.util.concatenate([trimesh.creation.box((10.0, 10.0, 10.0)), beside])
     assert orient_bodies(both) == pytest.approx(1008.0)
+
+
+def test_too_many_unsure_voxels_are_decided_by_the_three_axes_vote(monkeypatch):
+    import printability.geometry.voxelize as voxelize_module
+
+    box = _box().subdivide().subdivide().subdivide()
+    corner = np.linalg.norm(box.triangles_center - (5.0, 10.0, 15.0), axis=1) < 3.0
+    mesh = trimesh.Trimesh(box.vertices, box.faces[~corner], process=False)  # a corner open
+    shifted = mesh.vertices + (6.0, 11.0, 16.0)
+    exact = voxelize_vertices(shifted, mesh.faces, (22, 42, 62))
+    assert abs(int(exact.sum()) - 6000) <= 3 * 3 * 3  # the winding number: off at the corner
+
+    def no_winding_number(*args):
+        raise AssertionError("the winding number is over budget here")
+
+    monkeypatch.setattr(voxelize_module, "MAX_WINDING_POINTS", 0)
+    monkeypatch.setattr(voxelize_module, "_decide_by_winding_number", no_winding_number)
+    voted = voxelize_vertices(shifted, mesh.faces, (22, 42, 62))
+    assert abs(int(voted.sum()) - 6000) <= 3 * 3 * 3  # at most the corner's few voxels differ
+    np.testing.assert_array_equal(voted[:, :, :20], exact[:, :, :20])  # far from it: exact
