@@ -84,3 +84,15 @@ def test_an_objection_names_the_wall_at_its_spot():
     Checker(explain=False)._describe_suspect(far, plate, placement)
     assert far.suspect_wall_mm == pytest.approx(8.0, abs=0.02)  # only the plate's thickness
     assert "no wall or gap near the limits at its spot" in format_table([far])
+
+
+def test_a_whole_grid_encoded_in_slabs_equals_encoding_it_whole():
+    from scipy import ndimage
+
+    from printability.data.inputs import encode_input
+    from printability.inspect.windows import grid_codes
+
+    rng = np.random.default_rng(0)
+    grid = ndimage.binary_opening(rng.random((72, 40, 36)) < 0.6, iterations=1)
+    whole = encode_input(grid, "distance_quarter")
+    np.testing.assert_array_equal(grid_codes(grid, "distance_quarter", 4, workers=3), whole)

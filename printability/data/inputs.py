@@ -123,6 +123,24 @@ def encode_input(grid: np.ndarray, name: str) -> np.ndarray:
     )
 
 
+def region_codes(
+    grid: np.ndarray, low: np.ndarray, high: np.ndarray, name: str, block: int
+) -> np.ndarray:
+    """The stored input of the box from voxel `low` to `high` (on `block`s, or the grid's
+    end), as if encoded on the whole grid and cut: encoded on the box and ENCODE_MARGIN around
+    it, all that its codes depend on (distances are clipped at CLIP_VOX, ridges look one voxel
+    further)."""
+    margin = -(-ENCODE_MARGIN // block) * block
+    lo = np.maximum(np.asarray(low) - margin, 0)
+    hi = np.minimum(np.asarray(high) + margin, grid.shape)
+    codes = encode_input(
+        grid[tuple(slice(int(a), int(b)) for a, b in zip(lo, hi, strict=True))], name
+    )
+    step = get_input(name).stored_downsample
+    start, stop = (np.asarray(low) - lo) // step, (np.asarray(high) - lo) // step
+    return codes[(slice(None), *(slice(int(a), int(b)) for a, b in zip(start, stop, strict=True)))]
+
+
 def decode_input(codes: np.ndarray, name: str) -> np.ndarray:
     """`encode_input`'s codes (..., C, m, m, m) as the network's float32 input."""
     if name == "occupancy":

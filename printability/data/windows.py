@@ -18,7 +18,7 @@ import numpy as np
 from scipy import ndimage
 
 from printability.config import GenerateConfig, VoxelConfig
-from printability.data.inputs import ENCODE_MARGIN, encode_input, get_input
+from printability.data.inputs import get_input, region_codes
 from printability.inspect.windows import pad_to_window
 
 WINDOW_SCALE = (1.4, 2.2)  # the whole grid's side, relative to the network's input
@@ -86,16 +86,9 @@ def window_codes(
     grid: np.ndarray, corner: np.ndarray, size: int, name: str, block: int
 ) -> np.ndarray:
     """The stored input of the size^3 window at `corner` (on `block`s), as if encoded on the
-    whole grid and cut: encoded on the window and ENCODE_MARGIN around it, all that its codes
-    depend on (distances are clipped at CLIP_VOX, ridges look one voxel further)."""
-    margin = -(-ENCODE_MARGIN // block) * block
-    lo = np.maximum(corner - margin, 0)
-    hi = np.minimum(corner + size + margin, grid.shape)
-    region = tuple(slice(int(a), int(b)) for a, b in zip(lo, hi, strict=True))
-    codes = encode_input(grid[region], name)
-    step = get_input(name).stored_downsample
-    start = (corner - lo) // step
-    return codes[(slice(None), *(slice(int(a), int(a) + size // step) for a in start))]
+    whole grid and cut (`region_codes`)."""
+    corner = np.asarray(corner)
+    return region_codes(grid, corner, corner + size, name, block)
 
 
 def cut_window(

@@ -263,7 +263,7 @@ class Checker:
             boxes[k] = None
             if self.screen and len(judged[k]) > 1:
                 every = len(judged[k])
-                judged[k], boxes[k] = self._screen(judged[k], padded[k], pads[k], placement, mesh)
+                judged[k], boxes[k] = self._screen(judged[k], solid.shape, pads[k], placement, mesh)
                 results[k].windows_skipped = every - len(judged[k])
         return padded, pads, judged, boxes
 
@@ -294,14 +294,15 @@ class Checker:
     def _screen(
         self,
         corners: list[tuple[int, int, int]],
-        padded: np.ndarray,
+        shape: tuple[int, int, int],
         pad: np.ndarray,
         placement: GridPlacement,
         mesh: trimesh.Trimesh,
     ) -> tuple[list[tuple[int, int, int]], list[tuple[np.ndarray, np.ndarray]]]:
-        """A large part's windows worth judging and the boxes the rules measure in (voxels of
-        the unpadded grid): where rays on the mesh find a wall or a gap near the process's
-        limits (geometry.screen). Gaps under half a voxel are left out: no voxel shows them."""
+        """A large part's windows worth judging (corners in the grid padded by `pad`) and the
+        boxes the rules measure in (voxels of the unpadded grid, of `shape`): where rays on the
+        mesh find a wall or a gap near the process's limits (geometry.screen). Gaps under half
+        a voxel are left out: no voxel shows them."""
         spacing = SCREEN_SPACING * placement.pitch_mm
         sizes = self._ray_sizes(mesh, spacing, SCREEN_PROBE * self.process.min_wall_mm)
         gap = np.where(sizes.gap_mm < placement.pitch_mm / 2, np.inf, sizes.gap_mm)
@@ -309,7 +310,7 @@ class Checker:
         tight = sizes.tightness(self.process.min_wall_mm, self.process.min_hole_mm)
         spots = placement.to_voxels(sizes.points) + pad
         kept = screen_windows(corners, self.size, spots, tight)
-        boxes = spot_boxes(spots[tight < SCREEN_MARGIN] - pad, RULE_BOX, padded.shape - 2 * pad)
+        boxes = spot_boxes(spots[tight < SCREEN_MARGIN] - pad, RULE_BOX, np.array(shape))
         if not boxes:  # nothing tight: the rules look where the network does
             boxes = [(np.array(c) - pad, np.array(c) - pad + self.size) for c in kept]
         return kept, boxes
@@ -399,26 +400,25 @@ class Checker:
     ) -> tuple[RuleMeasurements, RuleMeasurements, GridPlacement]:
         """The rules' holes in `solid` and walls in `wall_grid` when given (a coarser grid: see
         windows.rules_pitch), else in `solid`; and the walls' placement. With `boxes` (voxel
-        corners in `solid`: the windows judged), only in those boxes (rules.measure_in_boxes),
-        mapped into the wall grid through mm."""
-        hole_grid, walls_in, wall_placement = solid, solid, placement
-        if wall_grid is not None:
-            walls_in, wall_placement = wall_grid
-        kinds = [("hole", "wall")] if wall_grid is None else [("hole",), ("wall",)]
-        if boxes is None:
-            found = [
-                self.rules.measure(g, kinds=k)
-                for g, k in zip((hole_grid, walls_in), kinds, strict=False)
-            ]
-        else:
-            wall_boxes = boxes if wall_grid is None else [
-                _box_in(low, high, placement, wall_placement) for low, high in boxes
-            ]  # fmt: skip
-            found = [
-                measure_in_boxes(g, b, self.rules.thresholds, self.rules.params, k)
-                for g, b, k in zip((hole_grid, walls_in), (boxes, wall_boxes), kinds, strict=False)
-            ]
-        return found[0], found[-1], wall_placement
+        corners in `solid`), only in those boxes (rules.measure_in_boxes), mapped into the
+        wall grid through mm."""
+
+        def measure(
+            grid: np.ndarray, kinds: tuple[str, ...], where: list | None
+        ) -> RuleMeasurements:
+            if where is None:
+                return self.rules.measure(grid, kinds=kinds)
+            return measure_in_boxes(grid, where, self.rules.thresholds, self.rules.params, kinds)
+
+        if wall_grid is None:
+            both = measure(solid, ("hole", "wall"), boxes)
+            return both, both, placement
+        walls, wall_placement = wall_grid
+        wall_boxes = None if boxes is None else [
+            _box_in(low, high, placement, wall_placement) for low, high in boxes
+        ]  # fmt: skip
+        hole = measure(solid, ("hole",), boxes)
+        return hole, measure(walls, ("wall",), wall_boxes), wall_placement
 
     def _measure(
         self,

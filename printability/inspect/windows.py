@@ -23,7 +23,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from printability.config import Preset
-from printability.data.inputs import ENCODE_MARGIN, encode_input, get_input
+from printability.data.inputs import region_codes
 from printability.geometry.screen import SCREEN_MARGIN
 from printability.inspect.processes import ProcessProfile
 
@@ -124,18 +124,15 @@ def pad_to_window(solid: np.ndarray, size: int, multiple: int = 1) -> tuple[np.n
 
 def grid_codes(grid: np.ndarray, name: str, block: int, workers: int = 2) -> np.ndarray:
     """data.inputs.encode_input of a whole (large) grid, in `workers` threads: slabs along x
-    (on `block`s), each encoded with ENCODE_MARGIN voxels of its neighbours and cut, equal to
-    encoding it whole (numpy releases the GIL in the distance passes)."""
+    (on `block`s), each its `region_codes`, equal to encoding it whole (numpy releases the GIL
+    in the distance passes)."""
     length = grid.shape[0]
     bounds = [int(round(length * i / workers / block)) * block for i in range(workers + 1)]
     bounds[-1] = length
-    margin = -(-ENCODE_MARGIN // block) * block
-    step = get_input(name).stored_downsample
 
     def slab(i: int) -> np.ndarray:
-        lo, hi = max(bounds[i] - margin, 0), min(bounds[i + 1] + margin, length)
-        codes = encode_input(grid[lo:hi], name)
-        return codes[:, (bounds[i] - lo) // step : (bounds[i + 1] - lo) // step]
+        low, high = (bounds[i], 0, 0), (bounds[i + 1], *grid.shape[1:])
+        return region_codes(grid, np.array(low), np.array(high), name, block)
 
     with ThreadPoolExecutor(workers) as pool:
         return np.concatenate(list(pool.map(slab, range(workers))), axis=1)
