@@ -16,10 +16,12 @@ from scipy.sparse import csgraph
 
 from printability.config import UNIT_CHOICES, UNITS_TO_MM
 from printability.errors import MeshError
+from printability.geometry.rays import crossed
 
 MESH_SUFFIXES: tuple[str, ...] = (".stl", ".obj", ".ply", ".off", ".3mf", ".glb", ".gltf")
 MAX_NESTED_BODIES = 256  # bodies tested for nesting (cavities); beyond, all face outward
 _RAY_JITTER = np.array([1.3e-7, 1.1e-7, 0.0])  # off round coordinates, relative to the extent
+UP = np.array([0.0, 0.0, 1.0])  # the nesting test's rays
 MAX_OPENING_SHARE = 0.1  # openings over this share of a surface's area: a sheet, not a solid
 PLAUSIBLE_MM = (3.0, 2000.0)  # the largest extent of a printed part, in mm, smallest to largest
 TYPICAL_MM = (3.0, 1000.0)  # the same, for most printed parts
@@ -196,8 +198,8 @@ def orient_bodies(mesh: trimesh.Trimesh) -> float:
     normals point out of the material: a body enclosed by an odd number of others is a cavity's
     wall and faces inward (negative volume), any other body outward. Returns the solid's
     volume (cavities subtracted), so that mass properties and the principal axes are right.
-    Ours rather than trimesh's fix_inversion(multibody=True), which turned cavities outward and
-    took 0.4-0.6 s on a 100,000-triangle part (two mass-property passes, per-body meshes)."""
+    Ours rather than trimesh's fix_inversion(multibody=True), which turns cavities outward and
+    builds a mesh and two mass-property passes per body."""
     faces = np.asarray(mesh.faces)
     triangles = np.asarray(mesh.vertices, float)[faces]
     signed = np.einsum("ij,ij->i", triangles[:, 0], np.cross(triangles[:, 1], triangles[:, 2]))
@@ -215,7 +217,8 @@ def _nesting_depths(triangles: np.ndarray, body: np.ndarray) -> np.ndarray:
     hold all six of its extreme vertices (the parity of a +z ray's crossings of that body).
     A body with a vertex outside another merely overlaps it (a union, not a cavity). All
     zeros for one body, or for more than MAX_NESTED_BODIES (a cost of bodies x triangles),
-    which are then taken as side by side."""
+    which are then taken as side by side. The +z rays are jittered off round coordinates, so
+    they miss the edges and corners where two triangles would both count."""
     n_bodies = int(body.max()) + 1
     depths = np.zeros(n_bodies, int)
     if n_bodies == 1 or n_bodies > MAX_NESTED_BODIES:
@@ -234,7 +237,7 @@ def _nesting_depths(triangles: np.ndarray, body: np.ndarray) -> np.ndarray:
         of_holders = np.isin(body, holders)
         for probe in points[extremes] + jitter:
             near = np.flatnonzero(of_holders & (lo <= probe[:2]).all(1) & (hi >= probe[:2]).all(1))
-            hits = near[_ray_crosses(triangles[near], probe)]
+            hits = near[crossed(probe, UP, triangles[near])]
             inside &= np.bincount(body[hits], minlength=n_bodies) % 2 == 1
         depths[b] = int(inside[holders].sum())
     return depths
@@ -252,22 +255,12 @@ def _body_bounds(
     return low, high
 
 
-def _ray_crosses(triangles: np.ndarray, point: np.ndarray) -> np.ndarray:
-    """Which triangles the ray from `point` along +z crosses (xy inside, above the point)."""
-    a, b, c = (triangles[:, i] - point for i in range(3))
-    wa = b[:, 0] * c[:, 1] - b[:, 1] * c[:, 0]
-    wb = c[:, 0] * a[:, 1] - c[:, 1] * a[:, 0]
-    wc = a[:, 0] * b[:, 1] - a[:, 1] * b[:, 0]
-    area = wa + wb + wc
-    inside = ((wa >= 0) & (wb >= 0) & (wc >= 0)) | ((wa <= 0) & (wb <= 0) & (wc <= 0))
-    inside &= np.abs(area) > 1e-18
-    z = (wa * a[:, 2] + wb * b[:, 2] + wc * c[:, 2]) / np.where(inside, area, 1.0)
-    return inside & (z > 0)
-
-
 def _edge_connected_bodies(faces: np.ndarray) -> np.ndarray:
     """A body label per face: faces sharing an edge are in one body (bodies that only touch
-    at a vertex stay apart). A graph of faces and edges, split into connected components."""
+    at a vertex stay apart). A graph of faces and edges, split into connected components.
+    Not trimesh.graph.connected_component_labels(face_adjacency): face_adjacency pairs faces
+    only across edges of exactly two faces, so bodies sharing an edge would fall apart; and,
+    face_adjacency included, it is no faster."""
     edges = np.sort(np.concatenate([faces[:, [0, 1]], faces[:, [1, 2]], faces[:, [2, 0]]]), 1)
     key = edges[:, 0].astype(np.int64) * (int(faces.max()) + 1) + edges[:, 1]  # one int per edge
     _, edge_id = np.unique(key, return_inverse=True)

@@ -9,18 +9,19 @@ method of wall-thickness analysis in DFM tools.
 
 `check` uses it on large parts to judge, at the fine pitch, only the windows where some wall or
 gap is within a factor SCREEN_MARGIN of the process's limits: elsewhere there is nothing the
-network or the rules could object to, and the whole grid would cost tens of seconds. The rays
-run in libigl's AABB tree (`igl.AABB.intersect_ray_first`): about a million rays per second.
+network or the rules could object to, and the whole grid would cost tens of seconds. The rays,
+up to MAX_POINTS of them against the whole mesh, run in libigl's AABB tree (geometry/rays.py).
 """
 
 from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import dataclass
-from typing import Any
 
 import numpy as np
 import trimesh
+
+from printability.geometry.rays import RayTree
 
 SCREEN_MARGIN = 2.0  # a wall or gap under this many times its limit is worth a closer look
 MAX_POINTS = 120_000  # surface points at most (the spacing widens on very large surfaces)
@@ -76,19 +77,16 @@ def ray_sizes(mesh: trimesh.Trimesh, spacing_mm: float, probe_mm: float, seed: i
     faces = np.asarray(mesh.faces, np.int64)
     clean = mesh.is_watertight and mesh.body_count == 1
     points, normals = surface_points(mesh, spacing_mm, seed, MAX_POINTS if clean else MAX_PROBED)
-    import igl  # here: it takes about half a second to import, and small parts never need it
-
     inside = _inside_test(vertices, faces)
     if not clean:  # one closed body has no inner faces: its first hits are the far sides
         ahead, behind = inside(points + probe_mm * normals), inside(points - probe_mm * normals)
         normals = np.where((ahead & ~behind)[:, None], -normals, normals)  # turned the wrong way
         boundary = ahead != behind
         points, normals = points[boundary], normals[boundary]
-    tree = igl.AABB()
-    tree.init(vertices, faces)
+    tree = RayTree(vertices, faces)
     crossings = 1 if clean else MAX_CROSSINGS
-    wall = _distance_to(tree, vertices, faces, inside, points, -normals, False, probe_mm, crossings)
-    gap = _distance_to(tree, vertices, faces, inside, points, normals, True, probe_mm, crossings)
+    wall = _distance_to(tree, inside, points, -normals, False, probe_mm, crossings)
+    gap = _distance_to(tree, inside, points, normals, True, probe_mm, crossings)
     return RaySizes(points, wall, gap)
 
 
@@ -104,9 +102,7 @@ def _inside_test(vertices: np.ndarray, faces: np.ndarray) -> Callable[[np.ndarra
 
 
 def _distance_to(
-    tree: Any,
-    vertices: np.ndarray,
-    faces: np.ndarray,
+    tree: RayTree,
     inside: Callable[[np.ndarray], np.ndarray],
     points: np.ndarray,
     directions: np.ndarray,
@@ -114,10 +110,10 @@ def _distance_to(
     probe_mm: float,
     crossings: int,
 ) -> np.ndarray:
-    """How far each ray (in `tree`, libigl's AABB of the mesh) goes before it crosses into
-    material (`into_material`) or out into air,
-    passing through up to `crossings` - 1 surfaces that do neither; inf if it never does. With
-    one crossing, the first surface met is taken as it is (a clean, closed body)."""
+    """How far each ray (against the mesh in `tree`) goes before it crosses into material
+    (`into_material`) or out into air, passing through up to `crossings` - 1 surfaces that do
+    neither; inf if it never does. With one crossing, the first surface met is taken as it is
+    (a clean, closed body)."""
     distance = np.full(len(points), np.inf)
     travelled = np.zeros(len(points))
     active = np.arange(len(points))
@@ -125,10 +121,7 @@ def _distance_to(
     for _ in range(crossings):
         if len(active) == 0:
             break
-        _, hit, _ = tree.intersect_ray_first(
-            vertices, faces, np.ascontiguousarray(start[active]),
-            np.ascontiguousarray(directions[active]),
-        )  # fmt: skip
+        hit, _ = tree.first_hits(start[active], directions[active])
         met = np.isfinite(hit)
         active, hit = active[met], hit[met]
         beyond = start[active] + directions[active] * (hit + probe_mm)[:, None]

@@ -4,19 +4,18 @@
 Rays run through the voxel-centre columns along one axis (the cheapest), so the work is a 2-D
 rasterization of every triangle onto the column grid followed by a cumulative signed count along
 the rays; it is fully vectorized in numpy. Grids need not be cubic (`voxelize_at_pitch`).
-Correct for non-convex parts and internal cavities of a closed surface, and measured >= 10x
-faster than trimesh's `voxelized(pitch).fill()` (see bench/voxelize.py), which is why we keep
-our own instead of the library's. Signed counts, unlike parity, keep overlapping or duplicated
-bodies solid (a CAD export of touching parts).
+Correct for non-convex parts and internal cavities of a closed surface, and many times faster
+than trimesh's `voxelized(pitch).fill()` (bench/voxelize.py), which is why we keep our own
+instead of the library's. Signed counts, unlike parity, keep overlapping or duplicated bodies
+solid (a CAD export of touching parts).
 
 A surface with gaps (an open mesh) leaves some columns with a count that does not return to
 zero: rays through a gap. Only the voxels of those columns are decided otherwise: by the rays
 along the other two axes where those missed every gap (and agree), and the few voxels left by
 the generalised winding number (Jacobson et al. 2013, libigl's fast version): the solid angle
 the surface subtends, which is near 1 inside and near 0 outside even across small gaps. The
-winding number alone took minutes on a badly broken 784 mm part at 0.9 mm voxels; beyond
-MAX_WINDING_POINTS unsure voxels (a surface with holes everywhere), the three axes' counts
-vote instead.
+winding number costs the most per voxel, so beyond MAX_WINDING_POINTS unsure voxels (a
+surface with holes everywhere, on a large grid), the three axes' counts vote instead.
 """
 
 from __future__ import annotations
@@ -32,7 +31,7 @@ from printability.geometry.normalize import GridPlacement, place_at_pitch, place
 _JITTER = np.array([1.3e-5 * np.sqrt(2), 1.1e-5 * np.sqrt(3), 0.7e-5 * np.sqrt(5)])
 _MAX_CANDIDATES = 20_000_000  # per chunk of triangles, to bound memory
 INSIDE_WINDING = 0.5  # a generalised winding number at least this (in size) is inside
-# voxels at most decided by winding number (~1 s per million); beyond, by the three axes' vote
+# voxels at most decided by winding number; beyond, by the three axes' vote
 MAX_WINDING_POINTS = 4_000_000
 
 
@@ -71,7 +70,7 @@ def voxelize_vertices(
 
     Rays run along the axis where the triangles' projected bounding boxes cover the fewest
     voxel columns: a CAD cylinder's cap is a fan of long slivers, each costing hundreds of
-    column tests seen face-on and none edge-on (a 100,000-triangle cylinder: bench/check.py)."""
+    column tests seen face-on and none edge-on."""
     dims = (int(shape),) * 3 if np.isscalar(shape) else tuple(int(n) for n in shape)
     triangles = np.asarray(vertices, np.float64)[np.asarray(faces, np.int64)]
     axis = _cheapest_ray_axis(triangles)
@@ -159,6 +158,7 @@ def _chunks(triangles: np.ndarray) -> list[np.ndarray]:
     return [c for c in np.split(triangles, bounds) if len(c)]
 
 
+# Not rays.py: a column's ray is a 2-D point-in-triangle test, run only on a triangle's shadow.
 def _column_hits(
     triangles: np.ndarray, nx: int, ny: int
 ) -> tuple[np.ndarray, np.ndarray, np.ndarray, np.ndarray]:
