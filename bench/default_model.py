@@ -51,7 +51,8 @@ def main() -> None:
     runs = {}
     for seed in args.seeds:
         run = args.out / f"seed{seed}"
-        runs[seed] = train(args.data, run, replace(base, seed=seed), track=False, progress=False)
+        config = replace(base, seed=seed)
+        runs[seed] = train(args.data, run, config=config, track=False, progress=False)
     report = evaluate(
         [args.out / f"seed{seed}" / "best.pt" for seed in args.seeds],
         args.data,
@@ -85,8 +86,8 @@ def main() -> None:
         from printability.evaluate.predict import predict_checkpoint
 
         for seed in args.seeds:
-            final = predict_checkpoint(args.out / f"seed{seed}" / "last.pt", args.data, "test",
-                                       progress=False)  # fmt: skip
+            last = args.out / f"seed{seed}" / "last.pt"
+            final = predict_checkpoint(last, args.data, split="test", progress=False)
             errors = int((final.predicted != final.labels).sum())
             print(f"seed {seed}, final weights: test accuracy "
                   f"{1 - errors / len(final.labels):.4f} ({errors} errors)")  # fmt: skip

@@ -60,9 +60,14 @@ def main() -> None:
     for name in args.models:
         run = args.out / name
         config = TrainConfig(model=name, epochs=args.epochs, patience=args.epochs)
-        metrics = train(args.data, run, config, track=False, progress=False)
+        metrics = train(args.data, run, config=config, track=False, progress=False)
         predictions = predict_checkpoint(
-            run / "best.pt", args.data, "test", args.batch_size, progress=False, name=name
+            run / "best.pt",
+            args.data,
+            split="test",
+            batch_size=args.batch_size,
+            progress=False,
+            name=name,
         )
         resolution = int(load_checkpoint(run / "best.pt")["data"]["resolution"])
         rows[name] = (

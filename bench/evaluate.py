@@ -83,7 +83,12 @@ def main() -> None:
         checkpoint = Path(tmp) / "random.pt"
         save_checkpoint(checkpoint, model, TrainConfig(), {"resolution": 64})
         result = predict_checkpoint(
-            checkpoint, args.data, "test", args.batch_size, progress=False, name="fastnet"
+            checkpoint,
+            args.data,
+            split="test",
+            batch_size=args.batch_size,
+            progress=False,
+            name="fastnet",
         )
     print(f"evaluate end to end: {len(result.records)} test samples, "
           f"{result.samples_per_second:.1f} samples/s (batch {args.batch_size})")  # fmt: skip

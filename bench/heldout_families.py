@@ -75,7 +75,7 @@ def main() -> None:
             config = replace(config, epochs=args.epochs)
         if args.width is not None:
             config = replace(config, width=args.width)
-        run = train(args.data, args.out / "run", config, track=False, progress=False)
+        run = train(args.data, args.out / "run", config=config, track=False, progress=False)
         checkpoint = args.out / "run" / "best.pt"
         print(f"trained {config.model} (width {config.width}) for {config.epochs} epochs in "
               f"{run['train_seconds']:.0f} s")  # fmt: skip

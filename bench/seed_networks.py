@@ -70,8 +70,8 @@ def train_all(args: argparse.Namespace) -> dict[str, dict[str, Any]]:
             print(f"{model}: reusing {done}")
         else:
             print(f"{model}: training into {run}", flush=True)
-            train(args.data, run, run_config(model, args), resume=True, track=False,
-                  progress=args.progress)  # fmt: skip
+            train(args.data, run, config=run_config(model, args), resume=True,
+                  track=False, progress=args.progress)  # fmt: skip
         runs[model] = json.loads(done.read_text())
     return runs
 

@@ -69,7 +69,7 @@ def main() -> None:
             lr=lr,
             max_train_samples=args.max_train_samples,
         )
-        metrics = train(args.data, args.out / name, config, resume=args.resume, track=False)
+        metrics = train(args.data, args.out / name, config=config, resume=args.resume, track=False)
         rows.append(
             {
                 "model": name,

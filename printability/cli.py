@@ -6,19 +6,20 @@ import argparse
 import json
 import os
 import sys
-from collections.abc import Sequence
-from dataclasses import replace
+import typing
+from collections.abc import Container, Iterator, Sequence
+from dataclasses import Field, fields, replace
 from pathlib import Path
+from typing import Any
 
 from printability.config import (
     DEFECT_CLASSES,
     DIST_BACKENDS,
-    OPTIMIZERS,
-    PRECISIONS,
     PRESETS,
     UNIT_CHOICES,
     GenerateConfig,
     TrainConfig,
+    TuneConfig,
     VoxelConfig,
 )
 from printability.data.inputs import INPUTS
@@ -48,9 +49,15 @@ def main(argv: Sequence[str] | None = None) -> int:
 
 
 def _parser() -> argparse.ArgumentParser:
+    """`printability COMMAND ...`: one subparser per command, each made by its own function."""
     parser = argparse.ArgumentParser(prog="printability", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
+    for add_command in COMMANDS:
+        add_command(sub)
+    return parser
 
+
+def _add_generate(sub: argparse._SubParsersAction) -> None:
     gen = sub.add_parser("generate", help="build a labelled, sharded voxel dataset")
     gen.add_argument("--out", required=True, type=Path, help="dataset directory")
     gen.add_argument(
@@ -89,6 +96,21 @@ def _parser() -> argparse.ArgumentParser:
         "--shard", default="0/1", help="build only part i of N (i/N), for many machines"
     )
     gen.add_argument("--parts-per-shard", type=int, default=64)
+    _add_family_options(gen)
+    gen.add_argument(
+        "--windows",
+        type=float,
+        default=0.0,
+        help="fraction of base parts made as windows cut from a bigger grid, like the windows "
+        "check judges on large parts (0..1)",
+    )
+    gen.add_argument("--resume", action="store_true", help="finish an interrupted run in --out")
+    gen.add_argument("--no-progress", action="store_true")
+    gen.set_defaults(func=_cmd_generate)
+
+
+def _add_family_options(gen: argparse.ArgumentParser) -> None:
+    """`generate`'s choice of procedural part families, for training and for testing."""
     gen.add_argument(
         "--families",
         nargs="+",
@@ -102,17 +124,9 @@ def _parser() -> argparse.ArgumentParser:
         default=[],
         help="families whose parts all go to the test split (a leave-families-out evaluation)",
     )
-    gen.add_argument(
-        "--windows",
-        type=float,
-        default=0.0,
-        help="fraction of base parts made as windows cut from a bigger grid, like the windows "
-        "check judges on large parts (0..1)",
-    )
-    gen.add_argument("--resume", action="store_true", help="finish an interrupted run in --out")
-    gen.add_argument("--no-progress", action="store_true")
-    gen.set_defaults(func=_cmd_generate)
 
+
+def _add_show(sub: argparse._SubParsersAction) -> None:
     show = sub.add_parser("show", help="render a dataset sample or a mesh file to PNG")
     show.add_argument("path", type=Path, help="a dataset directory or a mesh file")
     show.add_argument(
@@ -136,64 +150,34 @@ def _parser() -> argparse.ArgumentParser:
     show.add_argument("--units", default="auto", choices=UNIT_CHOICES)
     show.set_defaults(func=_cmd_show)
 
+
+def _add_stats(sub: argparse._SubParsersAction) -> None:
     stats = sub.add_parser("stats", help="counts per class and split of a dataset")
     stats.add_argument("path", type=Path)
     stats.add_argument("--json", action="store_true")
     stats.set_defaults(func=_cmd_stats)
 
+
+def _add_merge(sub: argparse._SubParsersAction) -> None:
     merge = sub.add_parser("merge", help="join datasets built with --shard i/N into one")
     merge.add_argument("out", type=Path)
     merge.add_argument("inputs", type=Path, nargs="*", help="shard datasets (default: just OUT)")
     merge.set_defaults(func=_cmd_merge)
 
+
+def _add_train(sub: argparse._SubParsersAction) -> None:
     tr = sub.add_parser(
         "train", help="train a 3D CNN on a dataset (torchrun or horovodrun for several processes)"
     )
     tr.add_argument("--data", required=True, type=Path, help="dataset directory")
     tr.add_argument("--out", required=True, type=Path, help="run directory (checkpoints, metrics)")
-    tr.add_argument("--config", type=Path, default=None, help="JSON file of TrainConfig fields")
-    tr.add_argument("--model", default=None, help="see `printability models` (default distnet)")
     tr.add_argument(
-        "--input",
+        "--config",
+        type=Path,
         default=None,
-        choices=sorted(INPUTS),
-        help="what the network reads (default: the model's own; see `printability models`)",
+        help="JSON file of TrainConfig fields; the options below override it",
     )
-    tr.add_argument(
-        "--location-weight",
-        type=float,
-        default=None,
-        help="weight of the defect-location loss for models with that head (default 1; 0: off)",
-    )
-    tr.add_argument("--epochs", type=int, default=None)
-    tr.add_argument("--batch-size", type=int, default=None)
-    tr.add_argument("--lr", type=float, default=None)
-    tr.add_argument("--optimizer", default=None, choices=OPTIMIZERS)
-    tr.add_argument("--width", type=float, default=None, help="channel width multiplier")
-    tr.add_argument(
-        "--precision",
-        default=None,
-        choices=PRECISIONS,
-        help="mixed precision: auto (bf16 where native, else fp16 on a GPU, else fp32)",
-    )
-    tr.add_argument("--workers", type=int, default=None, help="DataLoader workers per process")
-    tr.add_argument("--seed", type=int, default=None)
-    tr.add_argument("--max-train-samples", type=int, default=None)
-    tr.add_argument(
-        "--patience",
-        type=int,
-        default=None,
-        help="early stopping after N epochs without a better validation F1 (default: none, the "
-        "schedule runs to its end)",
-    )
-    tr.add_argument(
-        "--select",
-        default=None,
-        choices=("final", "val_f1"),
-        help="best.pt: the final weights of a schedule run to its end (default), or the epoch "
-        "with the best validation F1",
-    )
-    tr.add_argument("--no-augment", action="store_true", help="no cube rotations and flips")
+    _add_config_options(tr, TrainConfig, TRAIN_REGISTRIES)
     tr.add_argument("--resume", action="store_true", help="continue from RUN_DIR/last.pt")
     tr.add_argument("--no-mlflow", action="store_true", help="do not track the run in MLflow")
     tr.add_argument("--no-progress", action="store_true")
@@ -206,6 +190,65 @@ def _parser() -> argparse.ArgumentParser:
     )
     tr.set_defaults(func=_cmd_train)
 
+
+class _ModelNames:
+    """The model registry's names as argparse `choices`, read when first needed: the registry
+    imports torch, which commands that train nothing should not wait for."""
+
+    def __contains__(self, name: object) -> bool:
+        return name in self._names()
+
+    def __iter__(self) -> Iterator[str]:
+        return iter(self._names())
+
+    @staticmethod
+    def _names() -> list[str]:
+        from printability.models import MODELS
+
+        return list(MODELS)
+
+
+TRAIN_REGISTRIES: dict[str, Container[str]] = {"model": _ModelNames(), "input": sorted(INPUTS)}
+"""Choices of TrainConfig fields that name an entry of a registry outside config.py."""
+
+
+def _add_config_options(
+    parser: argparse.ArgumentParser, config: type, registries: dict[str, Container[str]]
+) -> None:
+    """One option per field of the dataclass `config`: `--field-name` (or the field's `flag`),
+    its type (a bool as --x/--no-x), choices (the field's, or its registry's) and help. Each
+    defaults to None here, so that only the options given override a --config file."""
+    types = typing.get_type_hints(config)
+    for f in fields(config):
+        flag = f.metadata.get("flag", "--" + f.name.replace("_", "-"))
+        kind = _value_type(types[f.name])
+        if kind is bool:
+            action = argparse.BooleanOptionalAction
+            parser.add_argument(flag, dest=f.name, default=None, action=action, help=_help(f))
+            continue
+        choices = f.metadata.get("choices") or registries.get(f.name)
+        lazy = choices is not None and not isinstance(choices, Sequence)  # see _ModelNames
+        metavar = flag[2:].upper().replace("-", "_") if choices is None or lazy else None
+        parser.add_argument(flag, dest=f.name, type=kind, default=None, choices=choices,
+                            metavar=metavar, help=_help(f, lists_choices=lazy))  # fmt: skip
+
+
+def _help(f: Field, lists_choices: bool = False) -> str:
+    """A config field's help as its option's, with the choices (if the usage line does not show
+    them) and the default (a field whose default is None says what None means itself)."""
+    notes = ["one of %(choices)s"] if lists_choices else []
+    if f.default is not None:
+        notes.append(f"default: {f.default}")
+    return f.metadata["help"] + (f" ({'; '.join(notes)})" if notes else "")
+
+
+def _value_type(annotation: Any) -> type:
+    """The type an option parses to: `int` for `int` and for `int | None`."""
+    kinds = [t for t in typing.get_args(annotation) if t is not type(None)]
+    return kinds[0] if kinds else annotation
+
+
+def _add_evaluate(sub: argparse._SubParsersAction) -> None:
     ev = sub.add_parser(
         "evaluate", help="metrics, plots and an HTML report for checkpoints on a dataset split"
     )
@@ -226,12 +269,16 @@ def _parser() -> argparse.ArgumentParser:
     ev.add_argument("--no-progress", action="store_true")
     ev.set_defaults(func=_cmd_evaluate)
 
+
+def _add_export(sub: argparse._SubParsersAction) -> None:
     ex = sub.add_parser("export", help="write a checkpoint as ONNX (dynamic batch size)")
     ex.add_argument("--checkpoint", required=True, type=Path, help="a best.pt or last.pt")
     ex.add_argument("--onnx", required=True, type=Path, help="ONNX file to write")
     ex.add_argument("--opset", type=int, default=None, help="ONNX opset (default: torch's)")
     ex.set_defaults(func=_cmd_export)
 
+
+def _add_check(sub: argparse._SubParsersAction) -> None:
     ck = sub.add_parser(
         "check", help="is a mesh printable, where is the problem, how big (files or folders)"
     )
@@ -243,18 +290,7 @@ def _parser() -> argparse.ArgumentParser:
                     help="units of files that do not state them (auto: mm unless that makes a "
                     "part under 3 mm across; then metres, inches or cm, the first that makes "
                     "it 3 mm to 1 m; the row says so)")  # fmt: skip
-    ck.add_argument("--process", default="fdm", choices=sorted(PROCESSES),
-                    help="the process whose minimum wall and hole apply")  # fmt: skip
-    ck.add_argument("--min-wall", type=float, default=None, metavar="MM",
-                    help="your own thinnest printable wall, in place of the process's")  # fmt: skip
-    ck.add_argument("--min-hole", type=float, default=None, metavar="MM",
-                    help="your own smallest printable hole diameter")  # fmt: skip
-    ck.add_argument(
-        "--pitch", default="auto", type=_pitch,
-        help="auto (default): fit the part to the model's grid unless a voxel would be thicker "
-        "than the process's thinnest wall, then the process's pitch in overlapping windows; "
-        "fit; process; or mm per voxel",
-    )  # fmt: skip
+    _add_process_options(ck)
     ck.add_argument("--json", action="store_true", help="JSON instead of a table")
     ck.add_argument(
         "--report", type=Path, default=None, help="HTML page: Grad-CAM of the unprintable parts"
@@ -269,10 +305,30 @@ def _parser() -> argparse.ArgumentParser:
     ck.add_argument("--no-progress", action="store_true")
     ck.set_defaults(func=_cmd_check)
 
+
+def _add_process_options(ck: argparse.ArgumentParser) -> None:
+    """`check`'s printing process, its limits and the grid pitch that follows from them."""
+    ck.add_argument("--process", default="fdm", choices=sorted(PROCESSES),
+                    help="the process whose minimum wall and hole apply")  # fmt: skip
+    ck.add_argument("--min-wall", type=float, default=None, metavar="MM",
+                    help="your own thinnest printable wall, in place of the process's")  # fmt: skip
+    ck.add_argument("--min-hole", type=float, default=None, metavar="MM",
+                    help="your own smallest printable hole diameter")  # fmt: skip
+    ck.add_argument(
+        "--pitch", default="auto", type=_pitch,
+        help="auto (default): fit the part to the model's grid unless a voxel would be thicker "
+        "than the process's thinnest wall, then the process's pitch in overlapping windows; "
+        "fit; process; or mm per voxel",
+    )  # fmt: skip
+
+
+def _add_samples(sub: argparse._SubParsersAction) -> None:
     sa = sub.add_parser("samples", help="write example STL parts with known answers (for check)")
     sa.add_argument("--out", type=Path, required=True, help="folder for the STL files")
     sa.set_defaults(func=_cmd_samples)
 
+
+def _add_tune(sub: argparse._SubParsersAction) -> None:
     tu = sub.add_parser(
         "tune", help="search hyperparameters with Optuna (one study shared by many processes)"
     )
@@ -311,9 +367,13 @@ def _parser() -> argparse.ArgumentParser:
     tu.add_argument("--progress", action="store_true", help="progress bars per epoch")
     tu.set_defaults(func=_cmd_tune)
 
+
+def _add_models(sub: argparse._SubParsersAction) -> None:
     models = sub.add_parser("models", help="list the networks with parameter counts")
     models.set_defaults(func=_cmd_models)
 
+
+def _add_parts(sub: argparse._SubParsersAction) -> None:
     parts = sub.add_parser("parts", help="write procedural base parts as STL files")
     parts.add_argument("--out", type=Path, default=None, help="folder for the STL files")
     parts.add_argument("--count", type=int, default=8, help="parts per family (with --kind)")
@@ -323,7 +383,11 @@ def _parser() -> argparse.ArgumentParser:
     )
     parts.add_argument("--list", action="store_true", help="list the part families and stop")
     parts.set_defaults(func=_cmd_parts)
-    return parser
+
+
+COMMANDS = (_add_generate, _add_show, _add_stats, _add_merge, _add_train, _add_evaluate,
+            _add_export, _add_check, _add_samples, _add_tune, _add_models, _add_parts)  # fmt: skip
+"""The subcommands in the order `printability --help` lists them."""
 
 
 def _names(groups: Sequence[str]) -> tuple[str, ...]:
@@ -365,7 +429,12 @@ def _cmd_generate(args: argparse.Namespace) -> int:
     if config.source != "procedural" and not Path(config.source).is_dir():
         raise ValueError(f"{config.source}: --source must be 'procedural' or a folder of meshes")
     summary = generate(
-        config, args.out, args.workers, _parse_shard(args.shard), args.resume, not args.no_progress
+        config,
+        out=args.out,
+        workers=args.workers,
+        shard=_parse_shard(args.shard),
+        resume=args.resume,
+        progress=not args.no_progress,
     )
     print(format_summary(summary))
     if summary["dropped_parts"] and summary["samples_made"] == 0:
@@ -460,7 +529,7 @@ def _cmd_stats(args: argparse.Namespace) -> int:
 def _cmd_merge(args: argparse.Namespace) -> int:
     from printability.data.store import merge
 
-    n = merge(args.out, args.inputs or [args.out])
+    n = merge(args.out, inputs=args.inputs or [args.out])
     print(f"{args.out}: {n} samples")
     return EXIT_OK
 
@@ -480,22 +549,25 @@ def _cmd_show(args: argparse.Namespace) -> int:
             picks = _per_family(ds, args.per_family)
             out = args.out or Path("families.png")
             render.render_grid(
-                [ds[i] for i in picks], out, columns=max(args.per_family, 5), caption="part_kind"
+                [ds[i] for i in picks],
+                out_png=out,
+                columns=max(args.per_family, 5),
+                caption="part_kind",
             )
         elif args.per_class > 0:
             picks = [i for c in DEFECT_CLASSES for i in _indices_of(ds, c)[: args.per_class]]
             out = args.out or Path("samples.png")
-            render.render_grid([ds[i] for i in picks], out, columns=args.per_class)
+            render.render_grid([ds[i] for i in picks], out_png=out, columns=args.per_class)
         else:
             voxels, record = ds[_sample_index(ds, args.sample, args.defect)]
             out = args.out or Path(f"{record['sample_id']}.png")
-            render.render_sample(voxels, record, out)
+            render.render_sample(voxels, record=record, out_png=out)
     else:
         from printability.geometry.mesh_io import load_and_repair
 
-        mesh = load_and_repair(args.path, args.units)
+        mesh = load_and_repair(args.path, units=args.units)
         out = args.out or Path(args.path.with_suffix(".png").name)
-        render.render_mesh(mesh, out, title=args.path.name)
+        render.render_mesh(mesh, out_png=out, title=args.path.name)
     print(out)
     return EXIT_OK
 
@@ -532,25 +604,8 @@ def _sample_index(ds, sample: str | None, defect: str | None) -> int:
 def train_config_from_args(args: argparse.Namespace) -> TrainConfig:
     """--config FILE first, then any option given on the command line on top of it."""
     values = json.loads(args.config.read_text()) if args.config else {}
-    overrides = {
-        "model": args.model,
-        "input": args.input,
-        "location_weight": args.location_weight,
-        "epochs": args.epochs,
-        "batch_size": args.batch_size,
-        "lr": args.lr,
-        "optimizer": args.optimizer,
-        "width": args.width,
-        "precision": args.precision,
-        "num_workers": args.workers,
-        "seed": args.seed,
-        "max_train_samples": args.max_train_samples,
-        "patience": args.patience,
-        "select": args.select,
-    }
-    values.update({k: v for k, v in overrides.items() if v is not None})
-    if args.no_augment:
-        values["augment"] = False
+    given = {f.name: getattr(args, f.name) for f in fields(TrainConfig)}
+    values.update({name: value for name, value in given.items() if value is not None})
     return TrainConfig.from_dict(values)
 
 
@@ -559,15 +614,15 @@ def _cmd_train(args: argparse.Namespace) -> int:
     from printability.train.loop import train
 
     config = train_config_from_args(args)
-    if config.model not in MODELS:
+    if config.model not in MODELS:  # a --config file's model: --model has its choices
         raise ValueError(f"unknown model {config.model!r}; choose from {', '.join(MODELS)}")
     train(
         args.data,
         args.out,
-        config,
-        args.resume,
-        not args.no_mlflow,
-        not args.no_progress,
+        config=config,
+        resume=args.resume,
+        track=not args.no_mlflow,
+        progress=not args.no_progress,
         dist=args.dist,
     )
     return EXIT_OK
@@ -579,21 +634,23 @@ def _cmd_tune(args: argparse.Namespace) -> int:
     base = TrainConfig.from_dict(json.loads(args.config.read_text())) if args.config else None
     if args.input:
         base = replace(base or TrainConfig(), input=args.input)
-    models = list(_names(args.models))
+    settings = TuneConfig(
+        trials=args.trials,
+        storage=args.storage,
+        study_name=args.study,
+        epochs=args.epochs,
+        timeout=args.timeout,
+        models=_names(args.models),
+        seed=args.seed,
+        max_train_samples=args.max_train_samples,
+    )
     summary = tune(
         args.data,
         args.out,
-        args.trials,
-        args.storage,
-        args.study,
-        args.epochs,
-        args.timeout,
-        models,
-        not args.no_mlflow,
-        args.seed,
-        args.max_train_samples,
-        base,
-        args.progress,
+        config=settings,
+        base=base,
+        track=not args.no_mlflow,
+        progress=args.progress,
     )
     print(format_summary(summary))
     return 130 if summary["interrupted"] else EXIT_OK
@@ -603,9 +660,9 @@ def _cmd_evaluate(args: argparse.Namespace) -> int:
     from printability.evaluate.evaluation import evaluate
 
     metrics = evaluate(
-        args.checkpoint, args.data, args.out, split=args.split, baseline=not args.no_baseline,
-        batch_size=args.batch_size, tta=args.tta, gallery=args.gallery,
-        track=not args.no_mlflow, progress=not args.no_progress,
+        args.checkpoint, data=args.data, out=args.out, split=args.split,
+        baseline=not args.no_baseline, batch_size=args.batch_size, tta=args.tta,
+        gallery=args.gallery, track=not args.no_mlflow, progress=not args.no_progress,
     )  # fmt: skip
     from printability.evaluate.report import headline_text
 
@@ -648,9 +705,10 @@ def _probability(text: str) -> float:
 def _cmd_check(args: argparse.Namespace) -> int:
     from printability.inspect.check import Checker, exit_code, format_table, to_json
 
-    process = with_limits(get_process(args.process), args.min_wall, args.min_hole)
+    process = get_process(args.process)
+    process = with_limits(process, min_wall_mm=args.min_wall, min_hole_mm=args.min_hole)
     checker = Checker(
-        args.checkpoint, process, args.units,
+        args.checkpoint, process=process, units=args.units,
         explain=not args.no_explain or args.report is not None, keep_maps=args.report is not None,
         pitch=args.pitch, screen=not args.all_windows, threshold=args.threshold,
     )  # fmt: skip
@@ -661,7 +719,7 @@ def _cmd_check(args: argparse.Namespace) -> int:
     if args.report:
         from printability.inspect.report import write_check_report
 
-        report = write_check_report(results, args.report)
+        report = write_check_report(results, path=args.report)
         print(f"report: {report}", file=sys.stderr if args.json else sys.stdout)
     for r in results:
         if r.error and not args.json:
@@ -672,7 +730,7 @@ def _cmd_check(args: argparse.Namespace) -> int:
 def _cmd_export(args: argparse.Namespace) -> int:
     from printability.inspect.export import export_onnx
 
-    print(export_onnx(args.checkpoint, args.onnx, args.opset))
+    print(export_onnx(args.checkpoint, out_path=args.onnx, opset=args.opset))
     return EXIT_OK
 
 
@@ -717,6 +775,6 @@ def _cmd_parts(args: argparse.Namespace) -> int:
     for kind in kinds:
         for i in range(args.count):
             path = args.out / f"{kind or 'part'}-{i:04d}.stl"
-            write_part_stl(config, i, path, kind)
+            write_part_stl(config, index=i, path=path, kind=kind)
             print(path)
     return EXIT_OK

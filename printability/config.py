@@ -175,31 +175,59 @@ DIST_BACKENDS = ("auto", "torch", "horovod")
 PRECISIONS = ("auto", "bf16", "fp16", "fp32")
 
 
+def documented(default: Any, help: str, **option: Any) -> Any:
+    """A config field with its documentation, from which cli.py makes its command-line option:
+    `help` says what it does; `option` may add argparse's `choices` or another `flag`."""
+    return field(default=default, metadata={"help": help, **option})
+
+
 @dataclass(frozen=True)
 class TrainConfig:
-    """Everything a training run depends on besides the data; stored in every checkpoint."""
+    """Everything a training run depends on besides the data; stored in every checkpoint.
 
-    model: str = "distnet"
-    input: str | None = None  # the network input (data/inputs.py); None: the model's own
-    width: float = 1.0
-    dropout: float | None = None  # None: the model's own default
-    epochs: int = 25
-    batch_size: int = 32
-    lr: float = 2e-3
-    optimizer: str = "adamw"
-    momentum: float = 0.9  # SGD momentum (Adam's beta1)
-    weight_decay: float = 0.05  # AdamW's decoupled decay
-    warmup_epochs: float = 0.5  # linear warm-up, then cosine decay to 0
-    location_weight: float = 1.0  # the defect-location loss, for models with that head
-    patience: int | None = None  # early stopping after this many epochs without a better
-    # validation F1; None runs the schedule to its end, whose annealed weights `select` keeps
-    select: str = "final"  # best.pt: "final" weights of a finished schedule, or best "val_f1"
-    augment: bool = True  # the 48 rotations and flips of the cube
-    precision: str = "auto"  # auto (bf16 where native, else fp16 on a GPU), bf16, fp16, fp32
-    channels_last: bool = True
-    num_workers: int = 1  # DataLoader worker processes per rank
-    seed: int = 0
-    max_train_samples: int | None = None  # use part of the training split (quick runs)
+    `printability train` has one option per field (cli.py), with the field's help as its text.
+    A help for a field whose default is None says what None means.
+    """
+
+    model: str = documented("distnet", "the network, as `printability models` lists them")
+    input: str | None = documented(
+        None, "what the network reads (default: the model's own; see `printability models`)"
+    )
+    width: float = documented(1.0, "channel width multiplier")
+    dropout: float | None = documented(None, "dropout rate (default: the model's own)")
+    epochs: int = documented(25, "epochs of the learning-rate schedule")
+    batch_size: int = documented(32, "samples per step on each process")
+    lr: float = documented(2e-3, "peak learning rate, reached after the warm-up")
+    optimizer: str = documented("adamw", "the optimiser", choices=OPTIMIZERS)
+    momentum: float = documented(0.9, "SGD momentum (beta1 of Adam and AdamW)")
+    weight_decay: float = documented(0.05, "weight decay (decoupled from the gradient in AdamW)")
+    warmup_epochs: float = documented(0.5, "epochs of linear warm-up, then cosine decay to 0")
+    location_weight: float = documented(
+        1.0, "weight of the defect-location loss for models with that head (0: off)"
+    )
+    patience: int | None = documented(
+        None,
+        "early stopping after N epochs without a better validation F1 (default: none, the "
+        "schedule runs to its end, whose annealed weights `select` keeps)",
+    )
+    select: str = documented(
+        "final",
+        "best.pt: the final weights of a schedule run to its end, or the epoch with the best "
+        "validation F1",
+        choices=SELECTIONS,
+    )
+    augment: bool = documented(True, "the 48 rotations and flips of the cube")
+    precision: str = documented(
+        "auto",
+        "mixed precision: auto (bf16 where native, else fp16 on a GPU, else fp32)",
+        choices=PRECISIONS,
+    )
+    channels_last: bool = documented(True, "channels-last memory layout of the 3D tensors")
+    num_workers: int = documented(1, "DataLoader worker processes per process", flag="--workers")
+    seed: int = documented(0, "seed of the initial weights, the data order and the augmentation")
+    max_train_samples: int | None = documented(
+        None, "train on the first N samples of the training split (default: all; quick runs)"
+    )
 
     def __post_init__(self) -> None:
         if self.optimizer not in OPTIMIZERS:
@@ -228,3 +256,26 @@ class TrainConfig:
         if unknown:
             raise ValueError(f"unknown training config keys: {sorted(unknown)}")
         return cls(**data)
+
+
+@dataclass(frozen=True)
+class TuneConfig:
+    """One `printability tune` call: the study it adds trials to and how each trial trains.
+
+    `epochs`, `max_train_samples` and `seed` override the fixed TrainConfig fields of every
+    trial; `seed` also seeds the sampler (give each of several processes its own, or none).
+    """
+
+    trials: int = 20  # trials this call adds to the study
+    storage: str | None = None  # an SQLAlchemy URL; None: sqlite:///optuna.db in the current folder
+    study_name: str = "printability"  # reused if it exists in `storage`
+    epochs: int = 6  # per trial
+    timeout: float | None = None  # no new trial after this many seconds
+    models: tuple[str, ...] = ("distnet",)  # the architectures searched
+    seed: int | None = None
+    max_train_samples: int | None = None
+
+    def __post_init__(self) -> None:
+        object.__setattr__(self, "models", tuple(self.models))  # a list given reads the same
+        if self.trials < 1 or self.epochs < 1:
+            raise ValueError(f"trials and epochs must be >= 1, got {self.trials} and {self.epochs}")

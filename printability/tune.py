@@ -1,12 +1,13 @@
-"""Hyperparameter search with Optuna: the 2021 study's section 2.3, which never ran.
+"""Hyperparameter search with Optuna, as the 2021 study's section 2.3 describes it.
 
 Each trial trains one configuration with printability.train.loop.train and returns its best
 validation F1. The search space is the study's (learning rate log-uniform in [1e-4, 1e-2],
 optimizer Adam or Adadelta) plus SGD and AdamW, weight decay, batch size, dropout, width and
 the architecture (restricted with `models`). Every epoch's validation F1 is reported to the
 trial, and a MedianPruner stops trials that fall below the median of earlier ones at the same
-epoch. The study lives in a storage URL (default a local sqlite file): several processes or
-machines given one URL share the study, and every call adds `trials` more trials to it.
+epoch (`pruning_callback`, the loop's `on_epoch`). The study lives in a storage URL (default a
+local sqlite file): several processes or machines given one URL share the study, and every
+call adds `trials` more trials to it.
 
 Each trial is an MLflow run nested under one parent run for the study. At the end, OUT gets
 best_config.json (TrainConfig fields: `printability train --config OUT/best_config.json`),
@@ -29,11 +30,12 @@ from typing import Any
 import optuna
 import sqlalchemy.exc
 
-from printability.config import TrainConfig
+from printability.config import TrainConfig, TuneConfig
 from printability.data.store import read_info
 from printability.evaluate.metrics import predicts_one_class
 from printability.models import DEFAULT_MODEL, MODELS
-from printability.train.loop import train
+from printability.train.loop import EpochCallback, StopTraining, train
+from printability.train.tracking import MlflowTracker
 
 DEFAULT_STORAGE = "optuna.db"  # in the current folder, beside MLflow's mlflow.db
 OPTIMIZER_CHOICES = ("adam", "adadelta", "sgd", "adamw")  # the study's two, then ours
@@ -83,27 +85,35 @@ def learned_f1(f1: float, learned: bool) -> float:
     return f1 if learned else 0.0
 
 
-def pruning_callback(trial: optuna.Trial, track: bool = False) -> Callable[[int, dict], None]:
+class PrunedTrial(StopTraining, optuna.TrialPruned):
+    """The pruner stopped this trial: as StopTraining it ends the training run (tracked as
+    KILLED), as optuna.TrialPruned it marks the trial PRUNED."""
+
+
+def pruning_callback(trial: optuna.Trial, track: bool = False) -> EpochCallback:
     """The `on_epoch` of train(): report the epoch's validation F1 (`learned_f1`), raise
-    TrialPruned when the pruner says so. With `track`, tags the trial's MLflow run (active during
+    PrunedTrial when the pruner says so. With `track`, tags the trial's MLflow run (active during
     training)."""
 
     def on_epoch(epoch: int, row: dict[str, Any]) -> None:
         if track and epoch == 1:
-            import mlflow
-
-            run = mlflow.active_run()
-            if run is not None:
-                mlflow.set_tags(
-                    {"optuna.study": trial.study.study_name, "optuna.trial": trial.number}
-                )
-                trial.set_user_attr("mlflow_run_id", run.info.run_id)
+            _tag_trial_run(trial)
         value = learned_f1(row["val_f1"], row.get("val_learned", True))
         trial.report(value, epoch)
         if trial.should_prune():
-            raise optuna.TrialPruned(f"val F1 {value:.4f} at epoch {epoch}")
+            raise PrunedTrial(f"val F1 {value:.4f} at epoch {epoch}")
 
     return on_epoch
+
+
+def _tag_trial_run(trial: optuna.Trial) -> None:
+    """Name the study and trial on the active MLflow run, and the run on the trial."""
+    import mlflow
+
+    run = mlflow.active_run()
+    if run is not None:
+        mlflow.set_tags({"optuna.study": trial.study.study_name, "optuna.trial": trial.number})
+        trial.set_user_attr("mlflow_run_id", run.info.run_id)
 
 
 def open_study(
@@ -168,55 +178,64 @@ def _storage(url: str) -> optuna.storages.RDBStorage:
 def tune(
     data: str | Path,
     out: str | Path | None = None,
-    trials: int = 20,
-    storage: str | None = None,
-    study_name: str = "printability",
-    epochs: int = 6,
-    timeout: float | None = None,
-    models: Sequence[str] = (DEFAULT_MODEL,),
-    track: bool = True,
-    seed: int | None = None,
-    max_train_samples: int | None = None,
+    *,
+    config: TuneConfig | None = None,
     base: TrainConfig | None = None,
+    track: bool = True,
     progress: bool = False,
 ) -> dict[str, Any]:
-    """Run `trials` more trials (or until `timeout` seconds) of the study `study_name` in
-    `storage` (an SQLAlchemy URL; default sqlite:///optuna.db in the current folder).
+    """Run `config.trials` more trials (or until `config.timeout` seconds) of the study
+    `config.study_name` in `config.storage` (default sqlite:///optuna.db in the current folder).
 
-    `base` holds the fields that are not searched (precision, workers, patience, ...); `epochs`,
-    `max_train_samples` and `seed` override it. `seed` also seeds the sampler: give each of
-    several processes its own, or none. Trial runs go to OUT/trial-NNNN (default OUT:
-    runs/tune/STUDY). Returns a summary (also OUT/summary.json): trial counts by state, the best
-    value, trial, parameters and config, and the files written.
+    `base` holds the TrainConfig fields that are not searched (precision, workers, patience,
+    ...); `config`'s epochs, max_train_samples and seed override it. Trial runs go to
+    OUT/trial-NNNN (default OUT: runs/tune/STUDY); `track` logs them to MLflow, `progress`
+    shows their progress bars. Returns a summary (also OUT/summary.json): trial counts by
+    state, the best value, trial, parameters and config, and the files written.
     """
+    config = config or TuneConfig()
+    data = Path(data)
+    _check_inputs(data, config)
+    out = Path(out) if out is not None else Path("runs/tune") / config.study_name
+    out.mkdir(parents=True, exist_ok=True)
+    base = replace(
+        base or TrainConfig(),
+        epochs=config.epochs,
+        max_train_samples=config.max_train_samples,
+        **({} if config.seed is None else {"seed": config.seed}),
+    )
+    models = list(config.models)
+    # the study's large networks are at chance for the first epochs; judge them on the second half
+    study = open_study(
+        config.storage, config.study_name, config.seed, warmup_epochs=config.epochs // 2
+    )
+    _check_models(study, models)
+    if not study.get_trials(deepcopy=False):
+        study.enqueue_trial(base_params(base, models), skip_if_exists=True)
+    objective = _objective(data, out, base, models, track, progress)
+    parent = _parent_run(study, config.storage, data, models, base) if track else None
+    return _optimize(study, objective, config, out, parent)
+
+
+def _check_inputs(data: Path, config: TuneConfig) -> None:
+    """Clear errors now rather than one per trial: one process, a dataset, known models."""
     if int(os.environ.get("WORLD_SIZE", "1")) > 1 or "HOROVOD_RANK" in os.environ:
         raise ValueError(
             "tune runs each trial in one process: for parallel trials start several "
             "`printability tune` processes on one --storage, not torchrun or horovodrun"
         )
-    data = Path(data)
-    read_info(data)  # a clear error now rather than one per trial
-    models = list(models)
-    unknown = [m for m in models if m not in MODELS]
-    if not models or unknown:
+    read_info(data)
+    unknown = [m for m in config.models if m not in MODELS]
+    if not config.models or unknown:
         names = ", ".join(unknown) or "(none given)"
         raise ValueError(f"unknown model(s) {names}; choose from {', '.join(MODELS)}")
-    if trials < 1 or epochs < 1:
-        raise ValueError(f"trials and epochs must be >= 1, got {trials} and {epochs}")
-    out = Path(out) if out is not None else Path("runs/tune") / study_name
-    out.mkdir(parents=True, exist_ok=True)
-    base = replace(
-        base or TrainConfig(),
-        epochs=epochs,
-        max_train_samples=max_train_samples,
-        **({} if seed is None else {"seed": seed}),
-    )
 
-    # the study's large networks are at chance for the first epochs; judge them on the second half
-    study = open_study(storage, study_name, seed, warmup_epochs=epochs // 2)
-    _check_models(study, models)
-    if not study.get_trials(deepcopy=False):
-        study.enqueue_trial(base_params(base, models), skip_if_exists=True)
+
+def _objective(
+    data: Path, out: Path, base: TrainConfig, models: list[str], track: bool, progress: bool
+) -> Callable[[optuna.Trial], float]:
+    """A trial: train its configuration in OUT/trial-NNNN, pruned per epoch; its value is the
+    best checkpoint's validation F1 (`learned_f1`)."""
 
     def objective(trial: optuna.Trial) -> float:
         config = suggest_config(trial, base, models)
@@ -226,7 +245,7 @@ def tune(
             metrics = train(
                 data,
                 run_dir,
-                config,
+                config=config,
                 track=track,
                 progress=progress,
                 on_epoch=pruning_callback(trial, track),
@@ -239,22 +258,33 @@ def tune(
         trial.set_user_attr("epochs_run", metrics["epochs_run"])
         return learned_f1(metrics["val"]["f1"], metrics["val"]["predicts_one_class"] is None)
 
-    parent = _parent_run(study, storage, data, models, base) if track else None
+    return objective
+
+
+def _optimize(
+    study: optuna.Study,
+    objective: Callable[[optuna.Trial], float],
+    config: TuneConfig,
+    out: Path,
+    parent: MlflowTracker | None,
+) -> dict[str, Any]:
+    """Run the trials (Ctrl-C ends them, keeping the finished ones), then write the summary,
+    best config and plots, and close the parent MLflow run (None: not tracked)."""
     callbacks = [_log_to_parent] if parent is not None else []
     start, status, interrupted = time.perf_counter(), "FAILED", False
     try:
         try:
             study.optimize(
                 objective,
-                n_trials=trials,
-                timeout=timeout,
+                n_trials=config.trials,
+                timeout=config.timeout,
                 catch=(RuntimeError,),  # one trial's torch error (out of memory) fails that trial
                 callbacks=callbacks,
                 gc_after_trial=True,
             )
         except KeyboardInterrupt:
             interrupted = True
-        summary = _summary(study, storage, out, time.perf_counter() - start)
+        summary = _summary(study, config.storage, out, time.perf_counter() - start)
         summary["interrupted"] = interrupted
         summary["files"] = write_outputs(study, out, summary)
         if parent is not None:
@@ -283,8 +313,6 @@ def _parent_run(study, storage, data, models, base):
     (its id is a study attribute). A store that lacks it (another machine's local MLflow)
     gets a parent run of its own."""
     import mlflow
-
-    from printability.train.tracking import MlflowTracker
 
     run_id = study.user_attrs.get(PARENT_RUN_ATTR)
     try:

@@ -53,3 +53,63 @@ def test_train_options_override_the_config_file(tmp_path):
 def test_voxel_config_rejects_bad_values(bad):
     with pytest.raises(ValueError):
         VoxelConfig(**bad)
+
+
+def _train_config(*options: str) -> TrainConfig:
+    from printability.cli import _parser, train_config_from_args
+
+    args = _parser().parse_args(["train", "--data", "d", "--out", "o", *options])
+    return train_config_from_args(args)
+
+
+def test_train_options_build_the_config_their_fields_say():
+    assert _train_config() == TrainConfig()
+    given = ["--model", "fastnet", "--input", "occupancy", "--location-weight", "0", "--epochs",
+             "3", "--batch-size", "8", "--lr", "3e-3", "--optimizer", "sgd", "--width", "0.5",
+             "--precision", "fp32", "--workers", "0", "--seed", "5", "--max-train-samples", "16",
+             "--patience", "4", "--select", "val_f1", "--no-augment"]  # fmt: skip
+    assert _train_config(*given) == TrainConfig(
+        model="fastnet", input="occupancy", location_weight=0.0, epochs=3, batch_size=8,
+        lr=3e-3, optimizer="sgd", width=0.5, precision="fp32", num_workers=0, seed=5,
+        max_train_samples=16, patience=4, select="val_f1", augment=False,
+    )  # fmt: skip
+    more = ["--dropout", "0.1", "--momentum", "0.8", "--weight-decay", "0.01", "--warmup-epochs",
+            "1", "--no-channels-last", "--augment"]  # fmt: skip
+    assert _train_config(*more) == TrainConfig(
+        dropout=0.1, momentum=0.8, weight_decay=0.01, warmup_epochs=1.0, channels_last=False
+    )
+
+
+def test_train_help_lists_every_config_field_with_its_default(capsys):
+    from dataclasses import fields
+
+    from printability.cli import main
+
+    with pytest.raises(SystemExit):
+        main(["train", "--help"])
+    text = " ".join(capsys.readouterr().out.split())  # argparse wraps lines
+    for f in fields(TrainConfig):
+        flag = f.metadata.get("flag", "--" + f.name.replace("_", "-"))
+        assert flag in text, flag
+        help_text = " ".join(f.metadata["help"].split())
+        assert help_text in text, f.name
+        after = text[text.index(help_text) :]
+        assert "default: " in after[: len(help_text) + 120], f.name
+    assert "--no-augment" in text and "--no-channels-last" in text
+    assert "(default: 0.002)" in text and "--workers WORKERS" in text
+
+
+def test_bad_train_options_are_usage_errors(capsys):
+    for bad in (["--model", "nonet"], ["--optimizer", "rmsprop"], ["--epochs", "two"]):
+        with pytest.raises(SystemExit) as info:
+            _train_config(*bad)
+        assert info.value.code == 2
+    assert "invalid choice: 'nonet'" in capsys.readouterr().err
+
+
+def test_tune_config_checks_its_counts():
+    from printability.config import TuneConfig
+
+    assert TuneConfig(models=["a", "b"]).models == ("a", "b")
+    with pytest.raises(ValueError, match="trials and epochs must be >= 1"):
+        TuneConfig(trials=0)

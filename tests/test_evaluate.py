@@ -132,7 +132,7 @@ def checkpoint(train_data, tmp_path_factory) -> Path:
     config = TrainConfig(
         epochs=1, batch_size=8, precision="fp32", num_workers=0, width=0.5, max_train_samples=32
     )
-    train(train_data, out, config, track=False, progress=False)
+    train(train_data, out, config=config, track=False, progress=False)
     return out / "best.pt"
 
 
@@ -153,7 +153,7 @@ def test_test_time_augmentation_averages_the_logits_of_each_view(
         with torch.no_grad():
             views.append(model(torch.stack([x for x, _ in view])).numpy())
     assert not np.allclose(views[0], views[2], atol=1e-3)  # the views are different inputs
-    tta = predict.predict_checkpoint(checkpoint, train_data, "test", tta=3, progress=False)
+    tta = predict.predict_checkpoint(checkpoint, train_data, split="test", tta=3, progress=False)
     expected = 1 / (1 + np.exp(-np.mean(views, axis=0)))
     np.testing.assert_allclose(tta.probabilities, expected, atol=1e-4)
 
@@ -215,7 +215,7 @@ def test_evaluation_is_logged_to_the_training_run(train_data, tmp_path, monkeypa
     config = TrainConfig(
         epochs=1, batch_size=8, precision="fp32", num_workers=0, width=0.5, max_train_samples=16
     )
-    train(train_data, tmp_path / "run", config, track=True, progress=False)
+    train(train_data, tmp_path / "run", config=config, track=True, progress=False)
     metrics = evaluate(
         [tmp_path / "run" / "best.pt"], train_data, tmp_path / "report", baseline=False,
         gallery=0, track=True, progress=False,

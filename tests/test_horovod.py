@@ -178,7 +178,7 @@ def test_horovod_setup_takes_rank_and_size_from_hvd(monkeypatch):
 @pytest.fixture(scope="module")
 def plain_run(train_data, tmp_path_factory):
     out = tmp_path_factory.mktemp("plain") / "r"
-    return out, train(train_data, out, TrainConfig(**TINY), track=False, progress=False)
+    return out, train(train_data, out, config=TrainConfig(**TINY), track=False, progress=False)
 
 
 @pytest.fixture(scope="module")
@@ -188,7 +188,7 @@ def fake_run(train_data, tmp_path_factory):
     with pytest.MonkeyPatch.context() as mp:
         mp.setitem(sys.modules, "horovod.torch", fake)
         metrics = train(
-            train_data, out, TrainConfig(**TINY), track=False, progress=False, dist="horovod"
+            train_data, out, config=TrainConfig(**TINY), track=False, progress=False, dist="horovod"
         )
     return out, metrics, fake
 
@@ -235,8 +235,8 @@ def test_resume_under_horovod_broadcasts_the_loaded_state(fake_run, train_data, 
     fake = FakeHorovod()
     with pytest.MonkeyPatch.context() as mp:
         mp.setitem(sys.modules, "horovod.torch", fake)
-        train(train_data, out, TrainConfig(**TINY), resume=True, track=False, progress=False,
-              dist="horovod")  # fmt: skip
+        train(train_data, out, config=TrainConfig(**TINY), resume=True, track=False,
+              progress=False, dist="horovod")  # fmt: skip
     (call,) = [c for c in fake.calls if c[0] == "broadcast_optimizer_state"]
     assert call[3] > 0  # the state read from last.pt, not a fresh optimizer's
 

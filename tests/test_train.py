@@ -33,7 +33,7 @@ def data(train_data) -> Path:
 @pytest.fixture(scope="module")
 def run(data, tmp_path_factory) -> tuple[Path, dict]:
     out = tmp_path_factory.mktemp("run") / "r"
-    metrics = train(data, out, TrainConfig(**QUICK), track=False, progress=False)
+    metrics = train(data, out, config=TrainConfig(**QUICK), track=False, progress=False)
     return out, metrics
 
 
@@ -112,7 +112,9 @@ def test_resume_after_a_stop_ends_like_an_uninterrupted_run(data, run, tmp_path)
     with pytest.raises(KeyboardInterrupt):  # stop after the first epoch, as a kill would
         _train_until(data, out, stop_after_epochs=1)
     assert load_checkpoint(out / "last.pt")["loop_state"]["epoch"] == 1
-    metrics = train(data, out, TrainConfig(**QUICK), resume=True, track=False, progress=False)
+    metrics = train(
+        data, out, config=TrainConfig(**QUICK), resume=True, track=False, progress=False
+    )
     assert metrics["epochs_run"] == 3
     full, _ = run
     resumed = load_checkpoint(out / "last.pt")["state_dict"]
@@ -135,7 +137,7 @@ def _train_until(data: Path, out: Path, stop_after_epochs: int) -> None:
 
     loop.save_checkpoint = save_then_maybe_stop
     try:
-        train(data, out, TrainConfig(**QUICK), track=False, progress=False)
+        train(data, out, config=TrainConfig(**QUICK), track=False, progress=False)
     finally:
         loop.save_checkpoint = original
 
@@ -204,3 +206,21 @@ def test_mixed_precision_is_bf16_where_native_and_fp16_only_on_a_gpu():
         _autocast_dtype(TrainConfig(precision="fp16"), cpu)
     with pytest.raises(ValueError, match="precision must be one of"):
         TrainConfig(precision="fp8")
+
+
+def test_a_callback_that_raises_stop_training_ends_the_run_after_that_epoch(data, tmp_path):
+    from printability.train.loop import StopTraining
+
+    seen = []
+
+    def stop_after_one(epoch, row):
+        seen.append((epoch, sorted(row)))
+        raise StopTraining("enough")
+
+    out = tmp_path / "stopped"
+    with pytest.raises(StopTraining, match="enough"):
+        train(data, out, config=TrainConfig(**QUICK), track=False, progress=False,
+              on_epoch=stop_after_one)  # fmt: skip
+    assert [epoch for epoch, _ in seen] == [1] and "val_f1" in seen[0][1]
+    assert load_checkpoint(out / "last.pt")["loop_state"]["epoch"] == 1
+    assert not (out / "metrics.json").exists()

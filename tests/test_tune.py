@@ -13,12 +13,12 @@ import optuna
 import pytest
 
 from printability.cli import main
-from printability.config import TrainConfig
-from printability.train.loop import train
-from printability.tune import open_study, pruning_callback, tune, write_plots
+from printability.config import TrainConfig, TuneConfig
+from printability.train.loop import StopTraining, train
+from printability.tune import PrunedTrial, open_study, pruning_callback, tune, write_plots
 
 BASE = TrainConfig(num_workers=0, precision="fp32", warmup_epochs=0.2)
-QUICK = dict(epochs=1, models=["fastnet"], max_train_samples=16, base=BASE)
+QUICK = dict(epochs=1, models=("fastnet",), max_train_samples=16)
 
 
 @pytest.fixture(scope="module")
@@ -26,8 +26,20 @@ def study(train_data, tmp_path_factory):
     """3 trials, then a second call that adds 2: the summaries of both calls and the paths."""
     root = tmp_path_factory.mktemp("tune")
     storage = f"sqlite:///{root / 'optuna.db'}"
-    first = tune(train_data, root / "out", 3, storage, "s", track=False, seed=0, **QUICK)
-    second = tune(train_data, root / "out", 2, storage, "s", track=False, seed=1, **QUICK)
+    first = tune(
+        train_data,
+        root / "out",
+        config=TuneConfig(trials=3, storage=storage, study_name="s", seed=0, **QUICK),
+        base=BASE,
+        track=False,
+    )
+    second = tune(
+        train_data,
+        root / "out",
+        config=TuneConfig(trials=2, storage=storage, study_name="s", seed=1, **QUICK),
+        base=BASE,
+        track=False,
+    )
     return first, second, storage, root / "out"
 
 
@@ -81,8 +93,9 @@ def test_the_callback_prunes_a_trial_below_the_median(tmp_path):
         study.tell(trial, value)
     good, bad = study.ask(), study.ask()
     pruning_callback(good)(1, {"val_f1": 0.95})  # above the median: goes on
-    with pytest.raises(optuna.TrialPruned):
+    with pytest.raises(optuna.TrialPruned) as pruned:
         pruning_callback(bad)(1, {"val_f1": 0.1})
+    assert isinstance(pruned.value, StopTraining)  # what ends train() on purpose
 
 
 def test_two_processes_share_one_study(train_data, tmp_path):
@@ -117,13 +130,15 @@ def test_trials_are_mlflow_runs_nested_under_the_study(train_data, tmp_path, mon
     monkeypatch.setenv("MLFLOW_TRACKING_URI", uri)
     monkeypatch.chdir(tmp_path)  # mlartifacts/ goes here
     mlflow.set_tracking_uri(uri)
-    tune(train_data, "out", 1, f"sqlite:///{tmp_path / 'o.db'}", "nest", **QUICK)
+    storage = f"sqlite:///{tmp_path / 'o.db'}"
+    settings = TuneConfig(trials=1, storage=storage, study_name="nest", **QUICK)
+    tune(train_data, "out", config=settings, base=BASE)
 
     def stop(epoch, row):
-        raise optuna.TrialPruned()
+        raise PrunedTrial(f"epoch {epoch}")
 
     with pytest.raises(optuna.TrialPruned):
-        train(train_data, "pruned", BASE, track=True, progress=False, on_epoch=stop)
+        train(train_data, "pruned", config=BASE, track=True, progress=False, on_epoch=stop)
     runs = mlflow.search_runs(experiment_names=["printability"])
     parent = runs[runs["tags.mlflow.runName"] == "nest"]
     assert len(parent) == 1 and parent["status"].iloc[0] == "FINISHED"

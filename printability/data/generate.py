@@ -395,6 +395,7 @@ def _work(index: int) -> PartOutcome:
 def generate(
     config: GenerateConfig,
     out: str | Path,
+    *,
     workers: int = 1,
     shard: tuple[int, int] = (0, 1),
     resume: bool = False,

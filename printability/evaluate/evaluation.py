@@ -61,8 +61,8 @@ def measure_edges(records: list[dict], thresholds: dict | None) -> dict[str, lis
 
 
 def failures(result: Predictions, limit: int | None = None) -> list[dict[str, Any]]:
-    """The misclassified samples, most confidently wrong first: the seed's failure table, but
-    naming the right samples (its list indexed the wrong ones)."""
+    """The misclassified samples, most confidently wrong first, each named by its sample id so
+    that a failure can be looked up and rendered."""
     wrong = np.flatnonzero(result.predicted != result.labels)
     confidence_in_error = np.abs(result.probabilities[wrong] - result.labels[wrong])
     order = wrong[np.argsort(-confidence_in_error, kind="stable")]
@@ -114,6 +114,7 @@ def evaluate(
     checkpoints: list[str | Path],
     data: str | Path,
     out: str | Path,
+    *,
     split: str = "test",
     baseline: bool = True,
     batch_size: int = 64,
@@ -126,7 +127,7 @@ def evaluate(
     metrics.json, predictions.csv, the plots and report.html to `out`. Returns metrics.json.
 
     metrics.json holds the first checkpoint's figures at the top level (the contract in
-    docs/usage.md) and every model's under "models"."""
+    docs/cli.md) and every model's under "models"."""
     if not checkpoints:
         raise ValueError("give at least one --checkpoint")
     if gallery < 0:
@@ -139,12 +140,12 @@ def evaluate(
         predict_checkpoint(
             path,
             dataset,
-            split,
-            batch_size,
-            tta,
+            split=split,
+            batch_size=batch_size,
+            tta=tta,
             progress=progress,
             name=checkpoint_name(Path(path), taken),
-        )  # fmt: skip
+        )
         for path in checkpoints
     ]
     if baseline:

@@ -61,6 +61,7 @@ def split_records(data: VoxelDataset, split: str | None) -> list[int]:
 def predict_checkpoint(
     checkpoint: str | Path,
     data: str | Path | VoxelDataset,
+    *,
     split: str | None = "test",
     batch_size: int = 64,
     tta: int = 1,

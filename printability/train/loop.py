@@ -1,12 +1,13 @@
-"""The training loop: reads top to bottom, the same for one process, torchrun or Horovod.
+"""The training loop: the same for one process, torchrun or Horovod.
 
-Per epoch: train on this rank's share of the training split (the 48 cube symmetries as
-augmentation), evaluate on the validation split, all-reduce the sums so every rank sees the
-same exact metrics, keep the best checkpoint by validation F1 and the last one (for --resume),
-and, with `patience`, stop early when validation F1 stops improving. A schedule run to its end
-keeps its final weights as the best checkpoint (`select="final"`, the default; `_keeps_final`).
-At the end, the best checkpoint is evaluated on the test split and RUN_DIR/metrics.json is
-written.
+`train` reads top to bottom: `_setup` makes the data, model, optimiser and (with --resume) the
+state of the last finished epoch; each epoch trains on this rank's share of the training split
+(the 48 cube symmetries as augmentation), validates on the validation split with the sums
+all-reduced so every rank sees the same exact metrics, keeps the best checkpoint by
+validation F1 and the last one (for --resume), and, with `patience`, stops early when
+validation F1 stops improving. A schedule run to its end keeps its final weights as the best
+checkpoint (`select="final"`, the default; `_keeps_final`). `_finish` evaluates the best
+checkpoint on the test split and writes RUN_DIR/metrics.json.
 """
 
 from __future__ import annotations
@@ -14,10 +15,10 @@ from __future__ import annotations
 import json
 import math
 import os
-import sys
 import time
-from collections.abc import Callable
-from dataclasses import replace
+from collections.abc import Callable, Iterator
+from contextlib import contextmanager
+from dataclasses import dataclass, replace
 from pathlib import Path
 from typing import Any
 
@@ -44,44 +45,99 @@ from printability.train.checkpoint import (
 from printability.train.distributed import DistContext
 from printability.train.tracking import MlflowTracker, NullTracker
 
+EpochCallback = Callable[[int, dict[str, Any]], None]
+"""`on_epoch(epoch, row)`: the 1-based epoch and its history row (val_f1, val_learned, ...)."""
+
+
+class StopTraining(Exception):
+    """Raised by an `on_epoch` callback to end the run after that epoch on purpose.
+
+    The epoch's checkpoints are kept, no test metrics are written, the tracked run ends as
+    KILLED (any other exception ends it as FAILED), and the exception reaches train's caller.
+    """
+
 
 def train(
     data: str | Path,
     out: str | Path,
+    *,
     config: TrainConfig,
     resume: bool = False,
     track: bool = True,
     progress: bool = True,
     dist: str = "auto",
-    on_epoch: Callable[[int, dict[str, Any]], None] | None = None,
+    on_epoch: EpochCallback | None = None,
 ) -> dict[str, Any]:
     """Train `config.model` on the dataset in `data`, writing checkpoints and metrics to `out`.
 
     `dist` picks the data-parallel engine: "auto" (torchrun's if its environment is set, else
-    one process), "torch" or "horovod" (see printability.train.distributed).
-    `on_epoch(epoch, row)` is called on the main rank after each epoch's validation with the
-    1-based epoch and its history row (val_f1, val_loss, ...); it may raise to stop the run
-    (printability.tune raises optuna.TrialPruned, tracked as KILLED, other errors as FAILED).
+    one process), "torch" or "horovod" (see printability.train.distributed). `resume`
+    continues from OUT/last.pt; `track` logs the run to MLflow. `on_epoch` is called on the
+    main rank after each epoch's checkpoints are written; it may raise StopTraining.
+    Returns the test metrics of the best checkpoint (also OUT/metrics.json).
     """
     ctx = distributed.setup(dist)
     try:
-        return _train(
-            Path(data), Path(out), config, resume, track, progress and ctx.is_main, ctx, on_epoch
-        )
+        run = _setup(Path(data), Path(out), config, ctx, resume)
+        with _tracking(run, track) as tracker:
+            for epoch in range(run.state["epoch"], run.config.epochs):
+                row, val = _train_and_validate(run, epoch, progress and ctx.is_main)
+                kept = _update_best(run.state, run.config, epoch + 1, val)
+                if ctx.is_main:
+                    _log_and_save(run, tracker, row, val, kept, on_epoch)
+                ctx.barrier()
+                if _out_of_patience(run):
+                    break
+            return _finish(run, tracker)
     finally:
         ctx.close()
 
 
-def _train(
-    data: Path,
-    out: Path,
-    config: TrainConfig,
-    resume: bool,
-    track: bool,
-    progress: bool,
-    ctx: DistContext,
-    on_epoch: Callable[[int, dict[str, Any]], None] | None = None,
-) -> dict[str, Any]:
+@dataclass
+class _Splits:
+    """The three splits and their loaders; the sampler deals this rank its share of train."""
+
+    train: VoxelTorchDataset
+    val: VoxelTorchDataset
+    test: VoxelTorchDataset
+    sampler: DistributedSampler
+    train_loader: DataLoader
+    val_loader: DataLoader
+    test_loader: DataLoader
+
+
+@dataclass
+class _Run:
+    """Everything an epoch needs, made by `_setup`. `model` is the network itself, `net` the
+    same wrapped for data-parallel training; `state` is the loop's progress, saved in last.pt."""
+
+    config: TrainConfig
+    ctx: DistContext
+    out: Path
+    data_info: dict[str, Any]
+    splits: _Splits
+    model: nn.Module
+    net: nn.Module
+    optimizer: torch.optim.Optimizer
+    scheduler: torch.optim.lr_scheduler.LambdaLR
+    scaler: torch.amp.GradScaler
+    amp: torch.dtype | None
+    memory_format: torch.memory_format
+    loss_fn: nn.Module
+    state: dict[str, Any]
+
+    @property
+    def best_path(self) -> Path:
+        return self.out / "best.pt"
+
+    @property
+    def last_path(self) -> Path:
+        return self.out / "last.pt"
+
+
+def _setup(data: Path, out: Path, config: TrainConfig, ctx: DistContext, resume: bool) -> _Run:
+    """The data, the model and its optimiser, and the loop state: fresh, or last.pt's with
+    `resume`. The order of the steps fixes what the seeded RNG draws for the weights."""
     _share_cpu_threads(ctx)
     torch.manual_seed(config.seed)
     config = replace(config, input=model_input(config))  # checkpoints name what was read
@@ -93,7 +149,40 @@ def _train(
         "thresholds": info["thresholds"],
     }
     model = create_model(config.model, **model_kwargs(config)).to(ctx.device)
-    cells = _location_cells(model, config, info["resolution"])
+    splits = _splits(data, config, ctx, _location_cells(model, config, info["resolution"]))
+    memory_format = torch.channels_last_3d if config.channels_last else torch.contiguous_format
+    model = model.to(memory_format=memory_format)
+    net = ctx.wrap_model(model)
+    optimizer = ctx.wrap_optimizer(_optimizer(model, config), model)
+    steps_per_epoch = len(splits.train_loader)
+    total_steps = config.epochs * max(1, steps_per_epoch)
+    scheduler = torch.optim.lr_scheduler.LambdaLR(
+        optimizer, _warmup_cosine(config, steps_per_epoch, total_steps)
+    )
+    amp = _autocast_dtype(config, ctx)
+    run = _Run(
+        config=config,
+        ctx=ctx,
+        out=out,
+        data_info=data_info,
+        splits=splits,
+        model=model,
+        net=net,
+        optimizer=optimizer,
+        scheduler=scheduler,
+        scaler=torch.amp.GradScaler(ctx.device.type, enabled=amp == torch.float16),
+        amp=amp,
+        memory_format=memory_format,
+        loss_fn=nn.BCEWithLogitsLoss(),
+        state=_fresh_state(),
+    )
+    _resume_or_start(run, resume)
+    return run
+
+
+def _splits(data: Path, config: TrainConfig, ctx: DistContext, cells: int | None) -> _Splits:
+    """The train, val and test splits and loaders; train yields defect cells of edge `cells`
+    for the location loss (None: off)."""
     train_set = VoxelTorchDataset(
         data, "train", config.augment, config.seed, config.input, mask_size=cells
     )
@@ -107,23 +196,20 @@ def _train(
     sampler = DistributedSampler(
         train_set, ctx.world_size, ctx.rank, shuffle=True, seed=config.seed, drop_last=True
     )
-    loader = _loader(train_set, config, sampler=sampler)
-    val_loader = _loader(_shard(val_set, ctx), config)
-    test_loader = _loader(_shard(test_set, ctx), config)
-
-    memory_format = torch.channels_last_3d if config.channels_last else torch.contiguous_format
-    model = model.to(memory_format=memory_format)
-    net = ctx.wrap_model(model)
-    optimizer = ctx.wrap_optimizer(_optimizer(model, config), model)
-    total_steps = config.epochs * max(1, len(loader))
-    scheduler = torch.optim.lr_scheduler.LambdaLR(
-        optimizer, _warmup_cosine(config, len(loader), total_steps)
+    return _Splits(
+        train=train_set,
+        val=val_set,
+        test=test_set,
+        sampler=sampler,
+        train_loader=_loader(train_set, config, sampler=sampler),
+        val_loader=_loader(_shard(val_set, ctx), config),
+        test_loader=_loader(_shard(test_set, ctx), config),
     )
-    loss_fn = nn.BCEWithLogitsLoss()
-    amp = _autocast_dtype(config, ctx)
-    scaler = torch.amp.GradScaler(ctx.device.type, enabled=amp == torch.float16)
 
-    state = {
+
+def _fresh_state() -> dict[str, Any]:
+    """The loop state before the first epoch."""
+    return {
         "epoch": 0,
         "best_f1": -1.0,
         "best_epoch": -1,
@@ -133,223 +219,251 @@ def _train(
         "train_seconds": 0.0,
         "train_samples": 0,
     }
-    last_path, best_path = out / "last.pt", out / "best.pt"
-    if resume and last_path.exists():
-        saved = load_checkpoint(last_path)
-        model.load_state_dict(saved["state_dict"])
-        optimizer.load_state_dict(saved["optimizer"])
-        scheduler.load_state_dict(saved["scheduler"])
-        state.update(saved["loop_state"])
+
+
+def _resume_or_start(run: _Run, resume: bool) -> None:
+    """With `resume` and a last.pt, continue from it (weights, optimiser, schedule, loop state,
+    RNG); else make the run folder. Then every rank starts from rank 0's weights."""
+    if resume and run.last_path.exists():
+        saved = load_checkpoint(run.last_path)
+        run.model.load_state_dict(saved["state_dict"])
+        run.optimizer.load_state_dict(saved["optimizer"])
+        run.scheduler.load_state_dict(saved["scheduler"])
+        run.state.update(saved["loop_state"])
         torch.set_rng_state(saved["rng_state"])
-    elif ctx.is_main:
-        out.mkdir(parents=True, exist_ok=True)
-    # runs saved before best_learned existed kept their best by F1 alone
-    state.setdefault("best_learned", state["best_epoch"] > 0)
-    ctx.broadcast_state(model, optimizer)
-    ctx.barrier()
+    elif run.ctx.is_main:
+        run.out.mkdir(parents=True, exist_ok=True)
+    # a last.pt without best_learned judged its best epoch by F1 alone
+    run.state.setdefault("best_learned", run.state["best_epoch"] > 0)
+    run.ctx.broadcast_state(run.model, run.optimizer)
+    run.ctx.barrier()
 
-    tracker = NullTracker()
-    if ctx.is_main and track:
-        tracker = MlflowTracker("printability", out.name, run_id=state["run_id"])
-        state["run_id"] = tracker.run_id
-        if state["epoch"] == 0:
-            tracker.log_params(
-                {
-                    "train": config.to_dict(),
-                    "data": data_info,
-                    "parameters": count_parameters(model),
-                    "world_size": ctx.world_size,
-                    "precision": _precision_name(amp),
-                }
-            )
-            (out / "model.txt").write_text(
-                f"{config.model}: {count_parameters(model):,} parameters\n{model}\n"
-            )
-            tracker.log_artifact(out / "model.txt")
-    if ctx.is_main:
-        print(
-            f"{ctx.backend} rank {ctx.rank}/{ctx.world_size} (local {ctx.local_rank}) "
-            f"on {ctx.device} ({_precision_name(amp)}); "
-            f"{config.model} {count_parameters(model):,} parameters; "
-            f"train {len(train_set)} / val {len(val_set)} / test {len(test_set)}"
-        )
 
+@contextmanager
+def _tracking(run: _Run, track: bool) -> Iterator[NullTracker]:
+    """The run's MLflow run on the main rank with `track` (else a tracker that records
+    nothing), ended as FINISHED, KILLED (by StopTraining) or FAILED; prints the run's setup."""
+    tracker = _start_tracking(run, track)
+    if run.ctx.is_main:
+        _print_setup(run)
     status = "FAILED"
     try:
-        for epoch in range(state["epoch"], config.epochs):
-            train_set.set_epoch(epoch)
-            sampler.set_epoch(epoch)
-            start = time.perf_counter()
-            train_loss, train_acc, seen = _train_epoch(
-                net,
-                loader,
-                optimizer,
-                scheduler,
-                loss_fn,
-                amp,
-                scaler,
-                memory_format,
-                ctx,
-                progress,
-                epoch,
-                config.epochs,
-                config.location_weight,
-            )
-            seconds = time.perf_counter() - start
-            state["train_seconds"] += seconds
-            state["train_samples"] += seen
-            ctx.sync_buffers(model)
-            val = _evaluate(model, val_loader, loss_fn, amp, memory_format, ctx)
-            row = {
-                "epoch": epoch + 1,
-                "train_loss": train_loss,
-                "train_accuracy": train_acc,
-                "val_loss": val["loss"],
-                "val_accuracy": val["accuracy"],
-                "val_f1": val["f1"],
-                "val_learned": val["predicts_one_class"] is None,  # both answers given
-                "samples_per_second": seen / seconds,
-                "lr": optimizer.param_groups[0]["lr"],
-            }
-            state["history"].append(row)
-            state["epoch"] = epoch + 1
-            improved = _is_better(val, state["best_learned"], state["best_f1"])
-            if improved or _keeps_final(config, epoch + 1, val):
-                state.update(
-                    best_f1=val["f1"],
-                    best_learned=val["predicts_one_class"] is None,
-                    best_epoch=epoch + 1,
-                    stale=0,
-                    best_val=val,
-                )
-            if not improved:
-                state["stale"] += 1
-            kept = state["best_epoch"] == epoch + 1
-            if ctx.is_main:
-                tracker.log_metrics({k: v for k, v in row.items() if k != "epoch"}, step=epoch + 1)
-                print(
-                    f"epoch {epoch + 1}/{config.epochs}: "
-                    f"train loss {train_loss:.4f} acc {train_acc:.4f} | "
-                    f"val loss {val['loss']:.4f} acc {val['accuracy']:.4f} f1 {val['f1']:.4f} | "
-                    f"{row['samples_per_second']:.0f} samples/s{' *' if kept else ''}"
-                )
-                if kept:
-                    save_checkpoint(
-                        best_path, model, config, data_info,
-                        epoch=epoch + 1, val=val, run_id=state["run_id"],
-                    )  # fmt: skip
-                save_checkpoint(
-                    last_path,
-                    model,
-                    config,
-                    data_info,
-                    optimizer=optimizer.state_dict(),
-                    scheduler=scheduler.state_dict(),
-                    loop_state=state,
-                    rng_state=torch.get_rng_state(),
-                )
-                if on_epoch is not None:
-                    on_epoch(epoch + 1, row)
-            ctx.barrier()
-            if config.patience is not None and state["stale"] >= config.patience:
-                if ctx.is_main:
-                    print(f"early stop: no better validation F1 for {config.patience} epochs")
-                break
-
-        # Compare the trained weights across ranks before every rank loads rank 0's best.
-        in_sync = ctx.same_on_all_ranks(_checksum(model))
-        model.load_state_dict(load_checkpoint(best_path)["state_dict"])
-        test = _evaluate(model, test_loader, loss_fn, amp, memory_format, ctx)
-        metrics = {
-            "model": config.model,
-            "parameters": count_parameters(model),
-            "test": test,
-            "val": state["best_val"],
-            "best_epoch": state["best_epoch"],
-            "epochs_run": state["epoch"],
-            "train_seconds": round(state["train_seconds"], 2),
-            "samples_per_second": round(
-                state["train_samples"] / max(state["train_seconds"], 1e-9), 1
-            ),
-            "world_size": ctx.world_size,
-            "dist": ctx.backend,
-            "ranks_in_sync": in_sync,
-            "precision": _precision_name(amp),
-        }
-        if ctx.is_main:
-            (out / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
-            (out / "history.json").write_text(json.dumps(state["history"], indent=2) + "\n")
-            _plot_history(state["history"], out / "learning_curves.png")
-            tracker.log_metrics(
-                {f"test_{k}": v for k, v in test.items() if isinstance(v, int | float)}
-            )
-            for name in ("metrics.json", "learning_curves.png", "best.pt"):
-                tracker.log_artifact(out / name)
-            print(
-                f"test: accuracy {test['accuracy']:.4f} f1 {test['f1']:.4f} "
-                f"(best epoch {state['best_epoch']}); "
-                f"{metrics['samples_per_second']} samples/s; wrote {out / 'metrics.json'}"
-            )
-            if test["predicts_one_class"]:
-                print(
-                    f"note: the model says {test['predicts_one_class']!r} for every test sample: "
-                    "it has not learned the defects (train longer, on more samples, or with "
-                    "another --lr)"
-                )
-        # every rank arrives before any leaves the process group: a gloo peer that closes its
-        # connections while the other still writes can abort that other process
-        ctx.barrier()
+        yield tracker
         status = "FINISHED"
-        return metrics
-    except Exception as exc:
-        optuna = sys.modules.get("optuna")  # a pruned trial was stopped on purpose, not failed
-        if optuna is not None and isinstance(exc, optuna.TrialPruned):
-            status = "KILLED"
+    except StopTraining:
+        status = "KILLED"
         raise
     finally:
         tracker.end(status)
 
 
-def _train_epoch(
-    net,
-    loader,
-    optimizer,
-    scheduler,
-    loss_fn,
-    amp,
-    scaler,
-    memory_format,
-    ctx,
-    progress,
-    epoch,
-    epochs,
-    location_weight=0.0,
-):
+def _start_tracking(run: _Run, track: bool) -> NullTracker:
+    """An MLflow run, continued on resume; a fresh one logs the parameters and model.txt."""
+    if not (run.ctx.is_main and track):
+        return NullTracker()
+    config, parameters = run.config, count_parameters(run.model)
+    tracker = MlflowTracker("printability", run.out.name, run_id=run.state["run_id"])
+    run.state["run_id"] = tracker.run_id
+    if run.state["epoch"] == 0:
+        tracker.log_params(
+            {
+                "train": config.to_dict(),
+                "data": run.data_info,
+                "parameters": parameters,
+                "world_size": run.ctx.world_size,
+                "precision": _precision_name(run.amp),
+            }
+        )
+        (run.out / "model.txt").write_text(
+            f"{config.model}: {parameters:,} parameters\n{run.model}\n"
+        )
+        tracker.log_artifact(run.out / "model.txt")
+    return tracker
+
+
+def _print_setup(run: _Run) -> None:
+    """One line: where this rank runs, in which precision, the model and the split sizes."""
+    ctx, splits = run.ctx, run.splits
+    sizes = f"train {len(splits.train)} / val {len(splits.val)} / test {len(splits.test)}"
+    print(
+        f"{ctx.backend} rank {ctx.rank}/{ctx.world_size} (local {ctx.local_rank}) "
+        f"on {ctx.device} ({_precision_name(run.amp)}); "
+        f"{run.config.model} {count_parameters(run.model):,} parameters; {sizes}"
+    )
+
+
+def _train_and_validate(
+    run: _Run, epoch: int, progress: bool
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """One epoch (0-based): train, then validate; returns its history row and the validation
+    metrics, and counts it in the loop state."""
+    run.splits.train.set_epoch(epoch)
+    run.splits.sampler.set_epoch(epoch)
+    start = time.perf_counter()
+    train_loss, train_acc, seen = _train_epoch(run, epoch, progress)
+    seconds = time.perf_counter() - start
+    run.state["train_seconds"] += seconds
+    run.state["train_samples"] += seen
+    run.ctx.sync_buffers(run.model)
+    val = _evaluate(run, run.splits.val_loader)
+    row = {
+        "epoch": epoch + 1,
+        "train_loss": train_loss,
+        "train_accuracy": train_acc,
+        "val_loss": val["loss"],
+        "val_accuracy": val["accuracy"],
+        "val_f1": val["f1"],
+        "val_learned": val["predicts_one_class"] is None,  # both answers given
+        "samples_per_second": seen / seconds,
+        "lr": run.optimizer.param_groups[0]["lr"],
+    }
+    run.state["history"].append(row)
+    run.state["epoch"] = epoch + 1
+    return row, val
+
+
+def _update_best(state: dict[str, Any], config: TrainConfig, epoch: int, val: dict) -> bool:
+    """Record whether `epoch` (1-based) is the best so far, and the epochs since validation
+    last improved (for `patience`); True if this epoch's weights become best.pt."""
+    improved = _is_better(val, state["best_learned"], state["best_f1"])
+    if improved or _keeps_final(config, epoch, val):
+        state.update(
+            best_f1=val["f1"],
+            best_learned=val["predicts_one_class"] is None,
+            best_epoch=epoch,
+            stale=0,
+            best_val=val,
+        )
+    if not improved:
+        state["stale"] += 1
+    return state["best_epoch"] == epoch
+
+
+def _log_and_save(
+    run: _Run,
+    tracker: NullTracker,
+    row: dict[str, Any],
+    val: dict[str, Any],
+    kept: bool,
+    on_epoch: EpochCallback | None,
+) -> None:
+    """On the main rank: log and print the epoch, write best.pt if `kept` and last.pt always,
+    then call `on_epoch`."""
+    epoch, config = row["epoch"], run.config
+    tracker.log_metrics({k: v for k, v in row.items() if k != "epoch"}, step=epoch)
+    print(
+        f"epoch {epoch}/{config.epochs}: "
+        f"train loss {row['train_loss']:.4f} acc {row['train_accuracy']:.4f} | "
+        f"val loss {val['loss']:.4f} acc {val['accuracy']:.4f} f1 {val['f1']:.4f} | "
+        f"{row['samples_per_second']:.0f} samples/s{' *' if kept else ''}"
+    )
+    if kept:
+        save_checkpoint(
+            run.best_path, run.model, config, run.data_info,
+            epoch=epoch, val=val, run_id=run.state["run_id"],
+        )  # fmt: skip
+    save_checkpoint(
+        run.last_path, run.model, config, run.data_info,
+        optimizer=run.optimizer.state_dict(), scheduler=run.scheduler.state_dict(),
+        loop_state=run.state, rng_state=torch.get_rng_state(),
+    )  # fmt: skip
+    if on_epoch is not None:
+        on_epoch(epoch, row)
+
+
+def _out_of_patience(run: _Run) -> bool:
+    """Whether `patience` epochs have passed without a better validation F1 (early stop)."""
+    patience = run.config.patience
+    if patience is None or run.state["stale"] < patience:
+        return False
+    if run.ctx.is_main:
+        print(f"early stop: no better validation F1 for {patience} epochs")
+    return True
+
+
+def _finish(run: _Run, tracker: NullTracker) -> dict[str, Any]:
+    """Test the best checkpoint on every rank's share of the test split; the main rank writes
+    metrics.json, history.json and the learning curves and logs them."""
+    ctx, state = run.ctx, run.state
+    # Compare the trained weights across ranks before every rank loads rank 0's best.
+    in_sync = ctx.same_on_all_ranks(_checksum(run.model))
+    run.model.load_state_dict(load_checkpoint(run.best_path)["state_dict"])
+    test = _evaluate(run, run.splits.test_loader)
+    metrics = {
+        "model": run.config.model,
+        "parameters": count_parameters(run.model),
+        "test": test,
+        "val": state["best_val"],
+        "best_epoch": state["best_epoch"],
+        "epochs_run": state["epoch"],
+        "train_seconds": round(state["train_seconds"], 2),
+        "samples_per_second": round(state["train_samples"] / max(state["train_seconds"], 1e-9), 1),
+        "world_size": ctx.world_size,
+        "dist": ctx.backend,
+        "ranks_in_sync": in_sync,
+        "precision": _precision_name(run.amp),
+    }
+    if ctx.is_main:
+        _write_results(run, tracker, metrics)
+    # every rank arrives before any leaves the process group: a gloo peer that closes its
+    # connections while the other still writes can abort that other process
+    ctx.barrier()
+    return metrics
+
+
+def _write_results(run: _Run, tracker: NullTracker, metrics: dict[str, Any]) -> None:
+    """metrics.json, history.json and learning_curves.png in the run folder, logged; a summary."""
+    out, test = run.out, metrics["test"]
+    (out / "metrics.json").write_text(json.dumps(metrics, indent=2) + "\n")
+    (out / "history.json").write_text(json.dumps(run.state["history"], indent=2) + "\n")
+    _plot_history(run.state["history"], out / "learning_curves.png")
+    tracker.log_metrics({f"test_{k}": v for k, v in test.items() if isinstance(v, int | float)})
+    for name in ("metrics.json", "learning_curves.png", "best.pt"):
+        tracker.log_artifact(out / name)
+    print(
+        f"test: accuracy {test['accuracy']:.4f} f1 {test['f1']:.4f} "
+        f"(best epoch {metrics['best_epoch']}); "
+        f"{metrics['samples_per_second']} samples/s; wrote {out / 'metrics.json'}"
+    )
+    if test["predicts_one_class"]:
+        print(
+            f"note: the model says {test['predicts_one_class']!r} for every test sample: "
+            "it has not learned the defects (train longer, on more samples, or with "
+            "another --lr)"
+        )
+
+
+def _train_epoch(run: _Run, epoch: int, progress: bool) -> tuple[float, float, int]:
     """One pass over this rank's share; returns the all-reduced mean loss, accuracy and count.
     Batches with a third item (defect cells) add the location loss, weighted."""
+    ctx, net, optimizer = run.ctx, run.net, run.optimizer
     net.train()
     loss_sum = correct = seen = 0.0
     bar = tqdm(
-        loader, desc=f"epoch {epoch + 1}/{epochs}", disable=not progress, leave=False, unit="batch"
+        run.splits.train_loader,
+        desc=f"epoch {epoch + 1}/{run.config.epochs}",
+        disable=not progress,
+        leave=False,
+        unit="batch",
     )
     start = time.perf_counter()
     for x, y, *cells in bar:
-        x = x.to(ctx.device, memory_format=memory_format, non_blocking=True)
+        x = x.to(ctx.device, memory_format=run.memory_format, non_blocking=True)
         y = y.to(ctx.device)
-        with torch.autocast(ctx.device.type, dtype=amp, enabled=amp is not None):
+        with torch.autocast(ctx.device.type, dtype=run.amp, enabled=run.amp is not None):
             if cells:
                 logits, cell_logits = net(x, cells=True)
             else:
                 logits = net(x)
-        loss = loss_fn(logits.float(), y)
+        loss = run.loss_fn(logits.float(), y)
         if cells:
             target = cells[0].to(ctx.device)
-            loss = loss + location_weight * location_loss(cell_logits.float(), target)
+            loss = loss + run.config.location_weight * location_loss(cell_logits.float(), target)
         optimizer.zero_grad()  # sets to None; Horovod's optimizer takes no arguments here
-        scaler.scale(loss).backward()  # fp16 only: scaled so small gradients do not underflow
-        scaler.step(optimizer)
-        scaler.update()
-        scheduler.step()
+        run.scaler.scale(loss).backward()  # fp16 only: scaled so small gradients do not underflow
+        run.scaler.step(optimizer)
+        run.scaler.update()
+        run.scheduler.step()
         loss_sum += loss.item() * len(y)
         correct += ((logits.detach().float() > 0) == (y > 0.5)).sum().item()
         seen += len(y)
@@ -362,16 +476,17 @@ def _train_epoch(
 
 
 @torch.no_grad()
-def _evaluate(model, loader, loss_fn, amp, memory_format, ctx) -> dict[str, Any]:
+def _evaluate(run: _Run, loader: DataLoader) -> dict[str, Any]:
     """Loss, accuracy, precision, recall, F1 and confusion matrix over every rank's share."""
+    model, ctx = run.model, run.ctx
     model.eval()
     loss_sum, tn, fp, fn, tp = 0.0, 0, 0, 0, 0
     for x, y in loader:
-        x = x.to(ctx.device, memory_format=memory_format)
+        x = x.to(ctx.device, memory_format=run.memory_format)
         y = y.to(ctx.device)
-        with torch.autocast(ctx.device.type, dtype=amp, enabled=amp is not None):
+        with torch.autocast(ctx.device.type, dtype=run.amp, enabled=run.amp is not None):
             logits = model(x).float()
-        loss_sum += loss_fn(logits, y).item() * len(y)
+        loss_sum += run.loss_fn(logits, y).item() * len(y)
         pred, truth = logits > 0, y > 0.5
         tn += int((~pred & ~truth).sum())
         fp += int((pred & ~truth).sum())
@@ -421,9 +536,8 @@ def _keeps_final(config: TrainConfig, epoch: int, val: dict[str, Any]) -> bool:
     """Whether this epoch's weights become best.pt although validation F1 did not improve: with
     `select="final"`, the last epoch of a schedule run to its end (the learning rate has decayed
     to zero) is kept, unless it says one class for every validation sample. Picking among the
-    annealed epochs by a few hundred validation samples chooses validation noise: on two fresh
-    default datasets, the final weights erred on no more test samples than the best validation
-    epoch for any of 3 seeds, and on fewer in 4 of the 6 runs (docs/results.md)."""
+    annealed epochs by a few hundred validation samples chooses validation noise; the final
+    weights did as well or better on the test split (docs/benchmarks.md)."""
     return config.select == "final" and epoch == config.epochs and val["predicts_one_class"] is None
 
 
@@ -482,7 +596,7 @@ def _param_groups(model: nn.Module, lr: float, lr_fan_in: int | None) -> list[di
     Why: Adam moves every weight by about lr per step whatever the layer's size, so a conv with
     15,309 inputs (9^3 x 21) changes its outputs far more per step, relative to their size, than
     a 3^3 conv of 32 channels; scaled, the study's large kernels take steps of the size the
-    default model's take, and they learn instead of staying at chance (docs/results.md)."""
+    default model's take, and they learn instead of staying at chance (docs/benchmarks.md)."""
     if not lr_fan_in:
         return [{"params": list(model.parameters()), "lr": lr}]
     groups = []
