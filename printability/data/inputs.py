@@ -22,7 +22,7 @@ its axis, a wall's thickness twice the inside distance across it. A block's maxi
 keeps these values exactly on a coarser grid where an average would blur them, and is the same
 wherever in the block a feature lies, so the network need not learn each position of a small
 hole inside a block. The wall of a round hole thickens within a 4^3 block, so thin walls also
-keep their 2^3 detail. docs/results.md has the measurements behind these choices.
+keep their 2^3 detail. docs/benchmarks.md has the measurements behind these choices.
 
 Computing the distances costs more than a network step, so datasets store them once, in the
 compact form `encode_input` gives (uint8 at N/2: material count, largest distances and smallest
@@ -205,7 +205,8 @@ def clipped_sq_distance(mask: np.ndarray, outside_is_feature: bool) -> np.ndarra
     squared per-axis offsets, so it separates into one 1-D pass per axis (a min over the
     offsets -CLIP_VOX..CLIP_VOX, as in Felzenszwalb and Huttenlocher's transform), and no
     per-axis offset of a point within CLIP_VOX is larger than CLIP_VOX. In uint8 and limited
-    to the clip, this is 3x faster than scipy's exact transform of the whole grid."""
+    to the clip, this is faster than scipy's exact transform of the whole grid
+    (bench/distance_transform.py)."""
     clip = CLIP_VOX
     far = clip * clip + 1  # "no feature within reach"; far + clip^2 still fits in uint8
     dist = np.where(mask, far, 0).astype(np.uint8)

@@ -17,13 +17,12 @@ def peak(
     y = axis 1, z = axis 2): the heat-weighted centroid of its hottest `top_fraction` of voxels
     (5% by default: about 13,000 voxels at 64^3); top_fraction=0 gives the plain argmax.
 
-    Why a centroid of a wide region, for the default (coarse, 8^3) layer: the network's
-    evidence spreads along the hole and its hot cells are 8 voxels wide, so the argmax lands
-    on one end or one corner of a plateau, while the centroid of the hot region falls on the
-    hole's axis. With fastnet on the pointing game (bench/explain.py) the default layer hits
-    63% with the argmax, 88% with the top 0.5%, 93% with 2%, 96% with 5% and 95% with 10%.
-    For a fine map (a 32^3 layer, or a product of layers) the argmax is the better rule.
-    An all-zero map gives the grid's centre."""
+    Why a centroid of a wide region, for the default (coarse, 8^3) layer: the network's evidence
+    spreads along the hole and its hot cells are 8 voxels wide, so the argmax lands on one end
+    or one corner of a plateau, while the centroid of the hot region falls on the hole's axis.
+    On the pointing game (bench/explain.py) the top 5% points best for the default layer, and
+    far better than the argmax. For a fine map (a 32^3 layer, or a product of layers) the argmax
+    is the better rule. An all-zero map gives the grid's centre."""
     heat = np.asarray(heatmap, dtype=np.float64)
     if heat.ndim != 3:
         raise ValueError(f"heatmap must be (N, N, N); got shape {heat.shape}")

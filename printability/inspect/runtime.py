@@ -1,12 +1,12 @@
 """The network behind `check`: onnxruntime where an exported model is at hand, torch otherwise.
 
-Importing torch takes over a second here, most of the budget of checking one STL in 2 s, while
-onnxruntime imports in 0.2 s and runs the exported FastNet faster than torch on this CPU
-(bench/export.py). So the shipped model comes as both files: `check` judges with the .onnx,
-which also returns the Grad-CAM (export.cam_model), and never imports torch. A
-`--checkpoint x.pt` is judged and explained with torch; a `--checkpoint x.onnx` with
-onnxruntime, explained only if it carries a Grad-CAM. Both read the checkpoint's "data" record
-(voxel config and thresholds): the .onnx from the metadata `printability export` wrote.
+Importing torch takes much of the 2 s budget of checking one STL, while onnxruntime imports
+quickly and runs the exported network faster than torch on a CPU (bench/export.py). So the
+shipped model comes as both files: `check` judges with the .onnx, which also returns the
+Grad-CAM (export.cam_model), and never imports torch. A `--checkpoint x.pt` is judged and
+explained with torch; a `--checkpoint x.onnx` with onnxruntime, explained only if it carries a
+Grad-CAM. Both read the checkpoint's "data" record (voxel config and thresholds): the .onnx from
+the metadata `printability export` wrote.
 """
 
 from __future__ import annotations
