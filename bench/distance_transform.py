@@ -15,7 +15,7 @@ from scipy import ndimage
 
 from printability.config import GenerateConfig
 from printability.data.generate import PartRejected, procedural_base
-from printability.geometry.distance import distance_to_outside
+from printability.geometry.morphology import distance_to_outside
 
 
 def timed(fn, grids: list[np.ndarray]) -> float:

@@ -7,16 +7,16 @@ import pytest
 from conftest import box_grid
 from scipy import ndimage
 
-from printability.evaluate.rules import (
-    RuleBaseline,
-    RuleMeasurements,
+from printability.evaluate.rules import RuleBaseline
+from printability.geometry.measure import Hole, hole_mask
+from printability.geometry.morphology import (
     close_ball,
     distance_sq,
+    occupied,
     open_ball,
     padded_crop,
-    thresholds_from_dict,
 )
-from printability.geometry.measure import Hole, hole_mask
+from printability.geometry.rule_sizes import RuleMeasurements, measure, thresholds_from_dict
 
 SHAPE = (64, 64, 64)
 BOX = box_grid()  # voxels [12, 52) x [12, 52) x [22, 42): 40 x 40 x 20
@@ -59,6 +59,17 @@ def test_distance_sq_is_exact_within_reach(reach, outside):
     exact = reference < (reach + 1) ** 2
     np.testing.assert_array_equal(got[exact], reference[exact])
     assert np.all(got[~exact] >= (reach + 1) ** 2)
+
+
+def test_occupied_reads_integer_indices_and_outside_is_empty():
+    rng = np.random.default_rng(5)
+    solid = rng.random((5, 6, 7)) < 0.5
+    idx = rng.integers(-2, 9, size=(40, 3))
+    inside = np.all((idx >= 0) & (idx < solid.shape), axis=1)
+    expected = np.zeros(len(idx), bool)
+    expected[inside] = solid[tuple(idx[inside].T)]
+    np.testing.assert_array_equal(occupied(solid, idx), expected)
+    np.testing.assert_array_equal(occupied(solid, idx + 0.7), expected)  # floor of a point
 
 
 def test_thresholds_from_a_dataset_json_dict():
@@ -177,7 +188,6 @@ def test_predict_dataset_keeps_the_order_of_indices():
 
 def test_measure_can_leave_out_holes_or_walls():
     from printability.config import get_preset
-    from printability.evaluate.rules import measure
 
     solid = np.zeros((64, 64, 64), bool)
     solid[8:56, 8:56, 20:44] = True
@@ -193,7 +203,6 @@ def test_measure_can_leave_out_holes_or_walls():
 
 def test_the_rules_say_where_the_narrow_hole_and_the_thin_wall_are():
     from printability.config import get_preset
-    from printability.evaluate.rules import measure
 
     solid = np.zeros((64, 64, 64), bool)
     solid[8:56, 8:56, 20:44] = True

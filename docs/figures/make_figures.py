@@ -20,9 +20,9 @@ from printability.geometry.measure import (
     Hole,
     hole_mask,
     measure_wall,
-    occupied,
     ray_walls,
 )
+from printability.geometry.morphology import occupied
 
 OUT = Path(__file__).with_name("wall_definition.png")
 PATCH_OUT = Path(__file__).with_name("thin_patch.png")

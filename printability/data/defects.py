@@ -15,14 +15,8 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from printability.config import DEFECT_CLASSES, Preset
-from printability.geometry.distance import distance_to_outside
-from printability.geometry.measure import (
-    Hole,
-    WallMeasurement,
-    hole_mask,
-    measure_wall,
-    occupied,
-)
+from printability.geometry.measure import Hole, WallMeasurement, hole_mask, measure_wall
+from printability.geometry.morphology import distance_to_outside, occupied
 
 N_CANDIDATES = 16  # axis points probed per placement try
 N_DIRECTIONS = 8  # random axis directions probed per placement try

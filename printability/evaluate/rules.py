@@ -1,29 +1,10 @@
-"""A rule-based printability baseline: ball closings and openings of the voxel grid, no learning.
+"""The rule-based printability baseline: the rule measurements (geometry.rule_sizes) turned into
+verdicts and probabilities, with no learning.
 
-What it measures (`measure`), with the thresholds r_p, r_np, b_p, b_np of the dataset:
-
-- Narrow holes. A closing by a ball of radius (r_np + r_p) / 2 fills every hole narrower than
-  that ball and leaves holes of printable radius open. Its residue (filled air) also holds the
-  fillets the ball leaves in concave edges and corners of the part, but those are thin (about
-  0.27 of the ball radius at a right-angled corner, ~1.2 voxels at 64^3), so only residue voxels
-  whose 6 face neighbours are all residue count ("narrow_hole_voxels").
-- Thin walls. An opening by a ball of radius (b_np + b_p) / 4 removes walls thinner than its
-  diameter and keeps printable ones. Its residue (removed material) also holds the corners it
-  cuts off convex edges, but those stay within ~1 voxel of the opened solid, while the sheet
-  over a hole that runs too close to the surface is several voxels wide; so only residue voxels
-  at least 2 voxels from the opened solid count ("thin_wall_voxels").
-
-A part is not printable when either count is above its limit; the probability of being
-printable is 1 / (1 + e^SLOPE) with e the larger count-to-limit ratio, so it falls monotonically
-with the evidence (0.5 at a limit) and an ROC curve can be drawn from it. No parameter is fitted.
-
-Distances are exact Euclidean ones computed only as far as the balls reach: a squared distance
-transform by separable min-plus passes over a few voxel offsets per axis (`distance_sq`), a few
-milliseconds at 64^3, where scipy's full distance transform takes 30-50 ms per call.
-
-Counts are taken only in 26-connected pieces of at least 6 voxels: a hole is a tube through the
-part and a thin wall a sheet, while the stray deep spots of fillets along pocket floors and of
-voxel staircases come in pieces of a few voxels.
+A part is not printable when its narrow-hole or thin-wall count is above its limit; the
+probability of being printable is 1 / (1 + e^SLOPE) with e the larger count-to-limit ratio, so
+it falls monotonically with the evidence (0.5 at a limit) and an ROC curve can be drawn from it.
+No parameter is fitted.
 
 How the limits were chosen, by looking at the TRAIN split (3,232 samples) of a 4,000-sample 64^3
 seed2021 procedural dataset, no fitting: more than 8 narrow-hole voxels in 99.8% of `small_hole`
@@ -31,358 +12,48 @@ samples and 0.4% of every other class (1.4% of plain parts without the piece rul
 tolerate 8. The thin-wall count separates `thin_wall` from `printable_hole` less cleanly: more
 than 8 voxels in 91.7% of thin walls, 5.7% of printable holes and 0.6% of plain parts (more than
 10: 90.5% and 4.5%; more than 12: 88.7% and 3.7%); walls tolerate 8, which with the hole limit
-gave the best train accuracy (0.961; 10 ties it). The false alarms are mostly the thin wedges
-left where a hole leaves an outer face at a slant, which the labels leave out on purpose
-(docs/labels.md, "rims are left out"), and walls that the labels, measuring across the hole
-axis, find >= b_p but that are thinner in 3D. Telling wedges from walls by whether the air on
-the two sides meets within a few voxels moved that trade-off by only 1-2 points and was left
-out. Limits are voxel counts at 64^3 and scale with the grid's area; other resolutions are not
-calibrated.
-
-On that dataset's TEST split (412 samples; `python bench/rules.py --data DIR`): accuracy 0.964,
-F1 0.964 (printable positive), ROC AUC 0.978; per class no_defect 1.000, printable_hole 0.961,
-small_hole 0.990, thin_wall 0.903; 11-17 ms per sample on two cores.
-
-Out of scope: enclosed cavities wider than the closing ball (the closing keeps them), overhangs,
-and anything that is not a hole or a wall.
+gave the best train accuracy (10 ties it). The false alarms are mostly the thin wedges left where
+a hole leaves an outer face at a slant, which the labels leave out on purpose (docs/labels.md,
+"rims are left out"), and walls that the labels, measuring across the hole axis, find >= b_p but
+that are thinner in 3D. Telling wedges from walls by whether the air on the two sides meets
+within a few voxels moves that trade-off by only 1-2 points, so the rules do not. Limits are
+voxel counts at 64^3 and scale with the grid's area; other resolutions are not calibrated.
+`python bench/rules.py --data DIR` scores the baseline on a split.
 """
 
 from __future__ import annotations
 
 import time
-from collections.abc import Collection, Sequence
+from collections.abc import Collection
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
 import numpy as np
-from scipy import ndimage
 from tqdm import tqdm
 
 from printability.config import Preset
-from printability.geometry.measure import line_steps
+from printability.geometry.rule_sizes import (
+    ResidueParams,
+    RuleMeasurements,
+    measure,
+    thresholds_from_dict,
+)
 
 if TYPE_CHECKING:
     from printability.evaluate.predict import Predictions
 
 REFERENCE_RESOLUTION = 64  # the grid the count limits below were chosen at
-BOX_HALO = 16  # voxels of context around a box (measure_in_boxes): twice the balls' reach
 
 
 @dataclass(frozen=True)
-class RuleParams:
-    """The rules' fixed parameters; every value says where it comes from."""
+class RuleParams(ResidueParams):
+    """The rules' fixed parameters: which residue counts (ResidueParams), and the verdict's."""
 
-    # a filled voxel is a hole, not a fillet, if all its 6 face neighbours are filled too
-    # (fillets are <= ~1.2 voxels thick at 64^3; the thinnest small hole, r = 1.5, is 3 across)
-    hole_core_radius: float = 1.0
-    # removed material counts as a thin wall this far from the opened solid; what an opening
-    # cuts off a convex edge or corner lies within (sqrt(3) - 1) * radius (~1.1 voxels)
-    wall_depth_vox: float = 2.0
-    # residue counts only in 26-connected pieces of at least this many voxels: a hole is a tube
-    # through the part and a thin wall a sheet, while the deep spots that fillets along pocket
-    # floors and staircase edges leave are pieces of 1-5 voxels (train split: in 1.5% of plain
-    # parts the deep closing residue has > 6 voxels, in 0.4% a piece of >= 6)
-    min_piece_voxels: int = 6
     # most deep-residue voxels tolerated at 64^3 (train split, module docstring)
     hole_voxels_limit: float = 8.0
     wall_voxels_limit: float = 8.0
     # steepness of the probability in log(evidence); any fixed value gives the same ROC
     slope: float = 2.0
-
-
-@dataclass(frozen=True)
-class RuleMeasurements:
-    """What the rules measured on one grid: evidence counts and size estimates in voxels.
-
-    The estimates are None when the rules found nothing of that kind (no feature under the
-    closing's or opening's scale)."""
-
-    narrow_hole_voxels: int  # closing residue deep enough to be a hole, not a fillet
-    thin_wall_voxels: int  # opening residue far enough from the rest to be a wall, not an edge
-    min_hole_diameter_vox: float | None  # smallest narrow hole found, across
-    min_wall_vox: float | None  # thinnest wall found
-    # where (x, y, z voxel indices of the grid measured): on the narrowest hole's axis, and on
-    # the largest thin-wall piece
-    hole_at_vox: tuple[int, int, int] | None = None
-    wall_at_vox: tuple[int, int, int] | None = None
-
-
-def thresholds_from_dict(data: dict[str, Any]) -> Preset:
-    """Thresholds as stored in dataset.json ("thresholds": r_p, r_np, b_p, b_np, ...)."""
-    missing = {"r_p", "r_np", "b_p", "b_np"} - set(data)
-    if missing:
-        raise ValueError(f"thresholds lack {sorted(missing)}: {data}")
-    return Preset(
-        name=str(data.get("name", "custom")),
-        r_p=float(data["r_p"]),
-        r_np=float(data["r_np"]),
-        b_p=float(data["b_p"]),
-        b_np=float(data["b_np"]),
-        reference_resolution=int(data.get("reference_resolution", REFERENCE_RESOLUTION)),
-    )
-
-
-def distance_sq(mask: np.ndarray, reach: int, outside: bool = False) -> np.ndarray:
-    """Squared Euclidean distance from each voxel to the nearest True voxel, exact wherever it
-    is below (reach + 1)^2 (larger values only mean "at least that far"); `outside` says whether
-    the space beyond the grid counts as True. Separable min-plus passes, a few ms at 64^3."""
-    big = 3 * (reach + 1) ** 2  # farther than any exact value
-    dtype = np.uint8 if big + reach * reach < 256 else np.uint16
-    d = np.where(mask, 0, big).astype(dtype)
-    for axis in range(3):
-        src = np.moveaxis(d, axis, 0)
-        out = src.copy()
-        for k in range(1, min(reach, src.shape[0] - 1) + 1):
-            kk = dtype(k * k)
-            np.minimum(out[k:], src[:-k] + kk, out=out[k:])
-            np.minimum(out[:-k], src[k:] + kk, out=out[:-k])
-        if outside:  # beyond the grid lies True at offsets 1..reach
-            for k in range(1, reach + 1):
-                np.minimum(out[: min(k, len(out))], k * k, out=out[: min(k, len(out))])
-                np.minimum(out[max(len(out) - k, 0) :], k * k, out=out[max(len(out) - k, 0) :])
-        d = np.moveaxis(out, 0, axis)
-    return d
-
-
-def dilate(mask: np.ndarray, radius: float) -> np.ndarray:
-    """Voxels within `radius` of the mask (dilation by a ball)."""
-    return distance_sq(mask, int(radius)) <= radius * radius
-
-
-def erode(mask: np.ndarray, radius: float) -> np.ndarray:
-    """Voxels farther than `radius` from everything outside the mask, the grid's outside
-    included (erosion by a ball; the strict inequality keeps a ball of radius 1 at 7 voxels)."""
-    return distance_sq(~mask, int(radius), outside=True) > radius * radius
-
-
-def close_ball(solid: np.ndarray, radius: float) -> np.ndarray:
-    """Closing by a ball: the solid plus every gap and hole the ball cannot enter. The grid
-    must leave `radius` voxels of empty margin for the dilation (see `padded_crop`)."""
-    return erode(dilate(solid, radius), radius)
-
-
-def open_ball(solid: np.ndarray, radius: float) -> np.ndarray:
-    """Opening by a ball: the part of the solid a ball of `radius` can sweep while inside it."""
-    return dilate(erode(solid, radius), radius)
-
-
-def padded_crop(solid: np.ndarray, margin: int) -> np.ndarray:
-    """The solid's bounding box with `margin` empty voxels on every side (padded where the grid
-    is too small): everything the closings and openings need, and less work than the grid."""
-    return padded_crop_with_origin(solid, margin)[0]
-
-
-def padded_crop_with_origin(solid: np.ndarray, margin: int) -> tuple[np.ndarray, np.ndarray]:
-    """`padded_crop` and where the crop's voxel 0 lies in `solid` (negative where padded)."""
-    spans = []
-    for axis in range(3):
-        hit = np.flatnonzero(solid.any(axis=tuple(a for a in range(3) if a != axis)))
-        if len(hit) == 0:
-            return np.zeros((1, 1, 1), bool), np.zeros(3, int)
-        spans.append((hit[0] - margin, hit[-1] + 1 + margin))
-    lo, hi = np.array(spans).T
-    shape = np.array(solid.shape)
-    box = tuple(slice(a, b) for a, b in zip(np.maximum(lo, 0), np.minimum(hi, shape), strict=True))
-    pad = list(zip(np.maximum(-lo, 0), np.maximum(hi - shape, 0), strict=True))
-    return np.pad(solid[box], pad), lo
-
-
-def narrow_hole_residue(solid: np.ndarray, radius: float, core_radius: float) -> np.ndarray:
-    """Air the closing by `radius` fills and that is deep in the fill (farther than
-    `core_radius` from unfilled voxels): narrow holes and gaps, not fillets in concave edges."""
-    filled = close_ball(solid, radius) & ~solid
-    return erode(filled, core_radius)
-
-
-def thin_wall_residue(solid: np.ndarray, radius: float, depth: float) -> np.ndarray:
-    """Material the opening by `radius` removes at least `depth` voxels from the opened solid:
-    walls thinner than the ball, not the corners it cuts off convex edges."""
-    opened = open_ball(solid, radius)
-    far = distance_sq(opened, int(np.ceil(depth))) >= depth * depth
-    return solid & far
-
-
-def keep_pieces(mask: np.ndarray, min_voxels: int) -> np.ndarray:
-    """The 26-connected pieces of `mask` that have at least `min_voxels` voxels."""
-    if not mask.any():
-        return mask
-    labels, n = ndimage.label(mask, structure=np.ones((3, 3, 3), bool))
-    sizes = np.bincount(labels.ravel(), minlength=n + 1)
-    big = sizes >= min_voxels
-    big[0] = False
-    return big[labels]
-
-
-def narrowest_hole(
-    solid: np.ndarray, residue: np.ndarray, reach: int
-) -> tuple[float, np.ndarray] | None:
-    """Across the narrowest hole in `residue`, and where it is. Per 26-connected piece, twice
-    its largest distance to the solid (`reach` must exceed the radius); the smallest piece's
-    value (on the train split: 2 x radius +0.1 voxel on average, spread 0.3), and the middle of
-    its axis (the voxels of the piece farthest from the solid) as (x, y, z) indices."""
-    labels, n = ndimage.label(residue, structure=np.ones((3, 3, 3), bool))
-    if n == 0:
-        return None
-    near = _box_around(residue, reach + 1)  # distances are needed only near the residue
-    dist = np.sqrt(distance_sq(solid[near], reach)[residue[near]].astype(float))
-    pieces = labels[near][residue[near]]
-    widest = ndimage.maximum(dist, pieces, index=np.arange(1, n + 1))
-    narrowest = int(np.argmin(widest))
-    in_piece = np.flatnonzero(pieces == narrowest + 1)
-    on_axis = in_piece[dist[in_piece] >= widest[narrowest] - 0.5]  # the axis, end to end
-    points = np.argwhere(residue[near])[on_axis]
-    middle = points[np.argmin(((points - points.mean(axis=0)) ** 2).sum(axis=1))]
-    return float(2 * widest[narrowest]), middle + np.array([sl.start for sl in near])
-
-
-def residue_centre(residue: np.ndarray) -> np.ndarray | None:
-    """Where the largest piece of `residue` is: its voxel nearest its centroid (on the piece,
-    even for a curved sheet), as (x, y, z) indices; None if there is no residue."""
-    labels, n = ndimage.label(residue, structure=np.ones((3, 3, 3), bool))
-    if n == 0:
-        return None
-    largest = 1 + int(np.argmax(np.bincount(labels.ravel(), minlength=n + 1)[1:]))
-    points = np.argwhere(labels == largest)
-    centroid = points.mean(axis=0)
-    return points[np.argmin(((points - centroid) ** 2).sum(axis=1))]
-
-
-def _box_around(mask: np.ndarray, margin: int) -> tuple[slice, slice, slice]:
-    """The bounding box of `mask`'s True voxels grown by `margin`, clipped to the grid."""
-    box = []
-    for axis in range(3):
-        hit = np.flatnonzero(mask.any(axis=tuple(a for a in range(3) if a != axis)))
-        box.append(slice(max(hit[0] - margin, 0), hit[-1] + 1 + margin))
-    return tuple(box)
-
-
-def wall_thickness(solid: np.ndarray, residue: np.ndarray, max_vox: int = 8) -> float | None:
-    """The thinnest wall through `residue`: per residue voxel, the shortest run of material
-    through it along the 13 lines of its 3x3x3 neighbourhood (run length times step length),
-    then the median over voxels. Coarse: walls of 1-2 voxels are barely resolved (train split:
-    1.2 for labelled walls of 1.0, 1.6 for 2.0, correlation 0.3)."""
-    points = np.argwhere(residue)
-    if len(points) == 0:
-        return None
-    best = np.full(len(points), np.inf)
-    steps = np.arange(1, max_vox + 1)
-    for direction in _LINES:
-        run = np.ones(len(points))
-        for sign in (1, -1):
-            ahead = points[:, None, :] + sign * steps[None, :, None] * direction
-            inside = _occupied(solid, ahead)  # (P, S)
-            run += np.where(inside.all(axis=1), max_vox, np.argmin(inside, axis=1))
-        best = np.minimum(best, run * np.linalg.norm(direction))
-    return float(np.median(best))
-
-
-def _occupied(solid: np.ndarray, idx: np.ndarray) -> np.ndarray:
-    """solid[idx] for integer (..., 3) indices; outside the grid is empty."""
-    inside = np.all((idx >= 0) & (idx < np.array(solid.shape)), axis=-1)
-    clipped = np.clip(idx, 0, np.array(solid.shape) - 1)
-    return solid[clipped[..., 0], clipped[..., 1], clipped[..., 2]] & inside
-
-
-_LINES = line_steps()
-
-
-def measure(
-    voxels: np.ndarray,
-    thresholds: Preset,
-    params: RuleParams | None = None,
-    kinds: Collection[str] = ("hole", "wall"),
-    core: tuple[np.ndarray, np.ndarray] | None = None,
-) -> RuleMeasurements:
-    """The rules' measurements of one bool grid (True = material), at `thresholds`; `kinds`
-    leaves out holes or walls (their counts are then 0), e.g. for a large grid where only one
-    is wanted (`check` measures them at different pitches). `core`: (low, high) voxel corners
-    of the box whose residue counts, when `voxels` is a crop of a larger grid: residue near a
-    crop's faces may come from the cut itself (a slab cut off a bulky body looks thin)."""
-    params = params or RuleParams()
-    close_radius = (thresholds.r_np + thresholds.r_p) / 2  # fills r <= r_np, not r >= r_p
-    open_radius = (thresholds.b_np + thresholds.b_p) / 4  # removes walls <= b_np, not >= b_p
-    margin = int(np.ceil(close_radius)) + 1  # room for the closing's dilation
-    solid, origin = padded_crop_with_origin(np.asarray(voxels, bool), margin)
-    holes = walls = np.zeros((1, 1, 1), bool)
-    if "hole" in kinds:
-        holes = narrow_hole_residue(solid, close_radius, params.hole_core_radius)
-        holes = keep_pieces(holes, params.min_piece_voxels)
-    if "wall" in kinds:
-        walls = thin_wall_residue(solid, open_radius, params.wall_depth_vox)
-        walls = keep_pieces(walls, params.min_piece_voxels)
-    if core is not None:
-        holes, walls = _within(holes, core, origin), _within(walls, core, origin)
-    n_holes, n_walls = int(holes.sum()), int(walls.sum())
-    hole = narrowest_hole(solid, holes, int(close_radius) + 1) if n_holes else None
-    wall_at = residue_centre(walls) if n_walls else None
-    return RuleMeasurements(
-        narrow_hole_voxels=n_holes,
-        thin_wall_voxels=n_walls,
-        min_hole_diameter_vox=None if hole is None else hole[0],
-        min_wall_vox=wall_thickness(solid, walls) if n_walls else None,
-        hole_at_vox=None if hole is None else _indices(hole[1] + origin),
-        wall_at_vox=None if wall_at is None else _indices(wall_at + origin),
-    )
-
-
-def measure_in_boxes(
-    voxels: np.ndarray,
-    boxes: Sequence[tuple[np.ndarray, np.ndarray]],
-    thresholds: Preset,
-    params: RuleParams | None = None,
-    kinds: Collection[str] = ("hole", "wall"),
-) -> RuleMeasurements:
-    """`measure` of a large grid in some of its boxes ((low, high) voxel corners) only: each
-    box is measured on a crop reaching BOX_HALO voxels beyond it, counting only its own
-    residue; the narrowest hole and the thinnest wall over all boxes, and their places in
-    `voxels`. Counts add up over boxes (overlapping boxes count their shared voxels twice)."""
-    total = RuleMeasurements(0, 0, None, None)
-    shape = np.array(voxels.shape)
-    for low, high in boxes:
-        start = np.maximum(np.asarray(low) - BOX_HALO, 0)
-        stop = np.minimum(np.asarray(high) + BOX_HALO, shape)
-        crop = voxels[tuple(slice(int(a), int(b)) for a, b in zip(start, stop, strict=True))]
-        core = (np.asarray(low) - start, np.asarray(high) - start)
-        found = measure(crop, thresholds, params, kinds, core)
-        total = _smaller(total, found, start)
-    return total
-
-
-def _smaller(
-    best: RuleMeasurements, found: RuleMeasurements, shift: np.ndarray
-) -> RuleMeasurements:
-    """`best` with the counts of `found` added and its hole or wall where narrower (its
-    places shifted by `shift` into the whole grid)."""
-    hole, hole_at = best.min_hole_diameter_vox, best.hole_at_vox
-    if found.min_hole_diameter_vox is not None and (
-        hole is None or found.min_hole_diameter_vox < hole
-    ):
-        hole, hole_at = found.min_hole_diameter_vox, _indices(np.add(found.hole_at_vox, shift))
-    wall, wall_at = best.min_wall_vox, best.wall_at_vox
-    if found.min_wall_vox is not None and (wall is None or found.min_wall_vox < wall):
-        wall, wall_at = found.min_wall_vox, _indices(np.add(found.wall_at_vox, shift))
-    return RuleMeasurements(
-        best.narrow_hole_voxels + found.narrow_hole_voxels,
-        best.thin_wall_voxels + found.thin_wall_voxels,
-        hole, wall, hole_at, wall_at,
-    )  # fmt: skip
-
-
-def _within(
-    residue: np.ndarray, core: tuple[np.ndarray, np.ndarray], origin: np.ndarray
-) -> np.ndarray:
-    """The residue (in crop coordinates: grid voxel = crop voxel + origin) inside the grid box
-    `core` = (low, high), empty elsewhere."""
-    lo, hi = (np.clip(np.asarray(c) - origin, 0, residue.shape) for c in core)
-    kept = np.zeros_like(residue)
-    kept[lo[0] : hi[0], lo[1] : hi[1], lo[2] : hi[2]] = residue[
-        lo[0] : hi[0], lo[1] : hi[1], lo[2] : hi[2]
-    ]
-    return kept
-
-
-def _indices(point: np.ndarray) -> tuple[int, int, int]:
-    return int(point[0]), int(point[1]), int(point[2])
 
 
 class RuleBaseline:

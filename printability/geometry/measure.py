@@ -19,7 +19,13 @@ import numpy as np
 from scipy import ndimage
 
 from printability.config import Preset
-from printability.geometry.distance import distance_to_outside
+from printability.geometry.morphology import (
+    close_ball,
+    distance_to_outside,
+    line_steps,
+    occupied,
+    open_ball,
+)
 
 T_STEP = 0.5  # spacing of cross-sections along the axis, voxels
 S_STEP = 0.25  # radial march step, voxels
@@ -70,15 +76,6 @@ def orthonormal_basis(axis: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     u = np.cross(axis, helper)
     u /= np.linalg.norm(u)
     return u, np.cross(axis, u)
-
-
-def occupied(solid: np.ndarray, points: np.ndarray) -> np.ndarray:
-    """Occupancy of the voxels containing `points` (..., 3); outside the grid counts as empty.
-    (Truncation is the floor for the points that pass the `>= 0` test.)"""
-    idx = points.astype(np.intp)
-    inside = ((points >= 0) & (idx < solid.shape)).all(axis=-1)
-    flat = np.ravel_multi_index(tuple(np.moveaxis(idx, -1, 0)), solid.shape, mode="clip")
-    return solid.reshape(-1)[flat] & inside
 
 
 def measure_wall(
@@ -247,18 +244,18 @@ def base_part_problems(solid: np.ndarray, thresholds: Preset) -> list[str]:
     problems = []
     if not solid.any():
         return ["no material"]
-    pad = int(np.ceil(thresholds.r_p)) + 2
+    pad = int(np.ceil(thresholds.r_p)) + 2  # the closing's dilation stays off the grid's border
     lo, hi = np.argwhere(solid).min(axis=0), np.argwhere(solid).max(axis=0) + 1
     padded = np.pad(solid[tuple(slice(a, b) for a, b in zip(lo, hi, strict=True))], pad)
     rho = thresholds.b_p / 2
-    opened = _open(padded, rho)
+    opened = open_ball(padded, rho, grow=0.5)  # kept: the ball comes within half a voxel
     removed = padded & ~opened
     if removed.any():
         # with nothing left after the opening, the whole part is thinner than b_p
         depth = distance_to_outside(~opened)[removed] if opened.any() else np.inf
         if np.max(depth) > (np.sqrt(3) - 1) * rho + 1.0:
             problems.append(f"wall thinner than {thresholds.b_p:g} voxels")
-    filled = _close(padded, thresholds.r_p) & ~padded
+    filled = close_ball(padded, thresholds.r_p) & ~padded
     # fillets in concave edges and corners are ~0.3 r_p thick at most; voxel noise is 1 voxel
     deep = distance_to_outside(filled) >= max(1.5, 0.35 * thresholds.r_p)
     if deep.any() and _solid_on_both_sides(padded, np.argwhere(deep), 2 * thresholds.r_p):
@@ -280,13 +277,6 @@ def _solid_on_both_sides(solid: np.ndarray, voxels: np.ndarray, reach: float) ->
     return False
 
 
-def line_steps() -> np.ndarray:
-    """One integer step per line through a voxel and its 26 neighbours (13 lines, (13, 3))."""
-    offsets = np.array([(i, j, k) for i in (-1, 0, 1) for j in (-1, 0, 1) for k in (-1, 0, 1)])
-    first_nonzero = np.array([o[np.flatnonzero(o)[0]] if o.any() else 0 for o in offsets])
-    return offsets[first_nonzero > 0]
-
-
 def _line_directions() -> np.ndarray:
     """The 13 lines of `line_steps` as unit vectors."""
     steps = line_steps()
@@ -294,15 +284,3 @@ def _line_directions() -> np.ndarray:
 
 
 _LINE_DIRECTIONS = _line_directions()
-
-
-def _open(solid: np.ndarray, radius: float) -> np.ndarray:
-    """Morphological opening by a ball: what a ball of `radius` can sweep inside the solid."""
-    core = distance_to_outside(solid) > radius
-    return distance_to_outside(~core) <= radius + 0.5
-
-
-def _close(solid: np.ndarray, radius: float) -> np.ndarray:
-    """Morphological closing by a ball: the solid plus what a ball of `radius` cannot enter."""
-    dilated = distance_to_outside(~solid) <= radius
-    return distance_to_outside(dilated) > radius

@@ -2,8 +2,10 @@
 
 Voxel i spans [i, i+1) on every axis, so its centre is at i + 0.5. Alignment rotates the
 principal axes of inertia *of the solid* (trimesh's volume integrals, not the vertices) onto the
-grid axes: the axis of least inertia (the longest direction) onto x, the greatest onto z.
-The 2021 system applied the transposed rotation, which did not align; tests here check it.
+grid axes: the axis of least inertia (the longest direction) onto x, the greatest onto z, so a
+part lies the same way in the grid however it was modelled. The rotation's rows are those axes,
+so a point maps by R @ v (R.T @ v would not align it; tests/test_voxelize.py checks that a
+rotated box comes out aligned).
 """
 
 from __future__ import annotations

@@ -27,12 +27,6 @@ from tqdm import tqdm
 from printability.config import UNITS_TO_MM, VoxelConfig
 from printability.data.inputs import ENCODE_MARGIN, decode_input, get_input
 from printability.data.windows import window_codes
-from printability.evaluate.rules import (
-    RuleBaseline,
-    RuleMeasurements,
-    measure_in_boxes,
-    thresholds_from_dict,
-)
 from printability.geometry.mesh_io import (
     MESH_SUFFIXES,
     find_meshes,
@@ -40,6 +34,12 @@ from printability.geometry.mesh_io import (
     load_and_repair,
 )
 from printability.geometry.normalize import GridPlacement, place_in_grid
+from printability.geometry.rule_sizes import (
+    RuleMeasurements,
+    measure,
+    measure_in_boxes,
+    thresholds_from_dict,
+)
 from printability.geometry.screen import SCREEN_MARGIN, RaySizes, ray_sizes
 from printability.geometry.thickness import hole_width_at, wall_thickness_at
 from printability.geometry.voxelize import voxelize, voxelize_at_pitch
@@ -142,7 +142,8 @@ class Checker:
         self.weights = None if path.suffix.lower() == ".onnx" else path
         self._explainer = self.network.model if isinstance(self.network, TorchNetwork) else None
         self.voxel_config = VoxelConfig(**data["generate_config"]["voxel"])
-        self.rules = RuleBaseline(thresholds_from_dict(data["thresholds"]))
+        # the training data's thresholds, in voxels: the rules measure at them
+        self.rule_thresholds = thresholds_from_dict(data["thresholds"])
         self.process = get_process(process) if isinstance(process, str) else process
         self.units = units
         self.explain = explain
@@ -331,7 +332,7 @@ class Checker:
         fit = place_in_grid(mesh, self.voxel_config)
         frame_extents = np.ptp(fit.to_voxels(mesh.vertices), axis=0) / fit.scale
         choice = choose_pitch(
-            self.pitch, fit.pitch_mm, frame_extents, self.process, self.rules.thresholds,
+            self.pitch, fit.pitch_mm, frame_extents, self.process, self.rule_thresholds,
             self.voxel_config.pitch_mm, window=self.size,
         )  # fmt: skip
         if choice.pitch_mm is None:
@@ -348,7 +349,7 @@ class Checker:
         result.pitch_reason = choice.reason
         result.grid = [int(n) for n in solid.shape]
         wall_grid = None
-        coarser = rules_pitch(self.process, self.rules.thresholds)
+        coarser = rules_pitch(self.process, self.rule_thresholds)
         if choice.pitch_mm is not None and coarser > 1.05 * choice.pitch_mm:
             wall_grid = voxelize_at_pitch(mesh, coarser, like=fit)  # the same frame
         result.wall_pitch_mm = round(placement.pitch_mm if wall_grid is None else coarser, 4)
@@ -400,25 +401,24 @@ class Checker:
     ) -> tuple[RuleMeasurements, RuleMeasurements, GridPlacement]:
         """The rules' holes in `solid` and walls in `wall_grid` when given (a coarser grid: see
         windows.rules_pitch), else in `solid`; and the walls' placement. With `boxes` (voxel
-        corners in `solid`), only in those boxes (rules.measure_in_boxes), mapped into the
+        corners in `solid`), only in those boxes (rule_sizes.measure_in_boxes), mapped into the
         wall grid through mm."""
 
-        def measure(
-            grid: np.ndarray, kinds: tuple[str, ...], where: list | None
-        ) -> RuleMeasurements:
+        def sizes(grid: np.ndarray, kinds: tuple[str, ...], where: list | None) -> RuleMeasurements:
+            """`kinds` measured in the whole grid, or only in the boxes `where`."""
             if where is None:
-                return self.rules.measure(grid, kinds=kinds)
-            return measure_in_boxes(grid, where, self.rules.thresholds, self.rules.params, kinds)
+                return measure(grid, self.rule_thresholds, kinds=kinds)
+            return measure_in_boxes(grid, where, self.rule_thresholds, kinds=kinds)
 
         if wall_grid is None:
-            both = measure(solid, ("hole", "wall"), boxes)
+            both = sizes(solid, ("hole", "wall"), boxes)
             return both, both, placement
         walls, wall_placement = wall_grid
         wall_boxes = None if boxes is None else [
             _box_in(low, high, placement, wall_placement) for low, high in boxes
         ]  # fmt: skip
-        hole = measure(solid, ("hole",), boxes)
-        return hole, measure(walls, ("wall",), wall_boxes), wall_placement
+        hole = sizes(solid, ("hole",), boxes)
+        return hole, sizes(walls, ("wall",), wall_boxes), wall_placement
 
     def _measure(
         self,
