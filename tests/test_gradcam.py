@@ -8,6 +8,7 @@ import pytest
 import torch
 from torch import nn
 
+from printability.data.inputs import get_input
 from printability.inspect.gradcam import default_layer, grad_cam, peak
 from printability.models import MODELS, create_model
 
@@ -79,14 +80,14 @@ def test_peak_on_a_synthetic_hole():
     model = TunnelNet()
     voxels = box_with_tunnel(at=(9, 21))
     assert model(torch.from_numpy(voxels).float()[None, None]).item() < 0  # sees the defect
-    heat = grad_cam(model, voxels)  # default layer: the pooled 1x1-conv output (16^3)
+    heat = grad_cam(model, voxels, layer="features")  # the pooled 1x1-conv block (16^3)
     x, y, z = peak(heat)
     assert np.hypot(x - 9, y - 21) <= 2.0, (x, y, z)
     assert 6 <= z <= 25  # along the tunnel, inside the part
     ax, ay, _ = peak(heat, top_fraction=0)  # argmax
     assert np.hypot(ax - 9, ay - 21) <= 2.0
     # the same part without the tunnel: no evidence of a defect, an all-zero map
-    assert grad_cam(model, box_with_tunnel(at=(0, 0))).max() == 0.0
+    assert grad_cam(model, box_with_tunnel(at=(0, 0)), layer="features").max() == 0.0
 
 
 def test_batch_tensor_input_and_named_layer():
@@ -102,6 +103,36 @@ def test_batch_tensor_input_and_named_layer():
     assert np.hypot(*(np.array(peak(product, top_fraction=0)[:2]) - (9, 21))) <= 2.0
     with pytest.raises(ValueError, match="voxels must be"):
         grad_cam(model, np.zeros((4, 4)))
+
+
+@pytest.mark.parametrize("name", list(MODELS))
+@pytest.mark.parametrize("input_name", ["distance_quarter", "occupancy"])
+def test_registered_layer_is_the_last_block_at_an_eighth_of_the_grid(name, input_name):
+    # the registry's Grad-CAM layer (ModelSpec.cam_layers) gives a map at least N/8 wide, and every
+    # conv that runs after it is coarser
+    resolution = 64 if name == "fastnet" else 32  # fastnet on distance_quarter needs N >= 64
+    spec = get_input(input_name)
+    model = create_model(name, width=0.25, in_channels=spec.channels).eval()
+    layer = default_layer(model, resolution, input_name)
+    assert layer is model.get_submodule(MODELS[name].cam_layers[input_name])
+    fired: list[tuple[nn.Module, tuple[int, ...]]] = []
+    watched = [m for m in model.modules() if isinstance(m, nn.Conv3d)] + [layer]
+    handles = [
+        m.register_forward_hook(lambda m, _i, out: fired.append((m, tuple(out.shape))))
+        for m in watched
+    ]
+    with torch.no_grad():
+        model(torch.zeros(1, *spec.shape(resolution)))
+    for handle in handles:
+        handle.remove()
+    at = next(i for i, (m, _) in enumerate(fired) if m is layer)
+    assert len(fired[at][1]) == 5 and min(fired[at][1][2:]) >= resolution // 8
+    assert all(min(shape[2:]) < resolution // 8 for _, shape in fired[at + 1 :])
+
+
+def test_default_layer_needs_a_registry_model():
+    with pytest.raises(ValueError, match="not built by create_model"):
+        default_layer(TunnelNet())
 
 
 def test_peak_rules():

@@ -27,6 +27,37 @@ def test_forward_gives_one_logit_per_sample(name, resolution):
     assert torch.isfinite(out).all()
 
 
+@pytest.mark.parametrize("name", list(MODELS))
+def test_forward_is_the_head_of_the_features(name):
+    # the contract: forward(x) = forward_head(forward_features(x)), features a 5D map; a
+    # location head's cells come through forward_features(x, cells=True)
+    torch.manual_seed(0)
+    model = create_model(name, width=0.25).eval()
+    x = inputs_for(name, 2, 32)
+    with torch.no_grad():
+        features = model.forward_features(x)
+        assert features.dim() == 5 and features.shape[0] == 2
+        assert torch.equal(model(x), model.forward_head(features))
+        if MODELS[name].locates:
+            logits, cells = model(x, cells=True)
+            same_features, same_cells = model.forward_features(x, cells=True)
+            assert torch.equal(same_features, features) and torch.equal(same_cells, cells)
+            assert torch.equal(logits, model.forward_head(features))
+        else:
+            with pytest.raises(ValueError, match="no defect-location head"):
+                model(x, cells=True)
+
+
+def test_a_model_knows_its_registry_entry_outside_its_weights():
+    from printability.models import spec_of
+
+    model = create_model("inception_v3", width=0.25)
+    assert spec_of(model) is MODELS["inception_v3"]
+    assert not any("registry_name" in key for key in model.state_dict())
+    with pytest.raises(ValueError, match="not built by create_model"):
+        spec_of(torch.nn.Linear(2, 1))
+
+
 @pytest.mark.parametrize("name", [n for n, spec in MODELS.items() if spec.seed_parameters])
 def test_parameter_count_within_ten_percent_of_the_seed(name):
     count = count_parameters(create_model(name, in_channels=1))  # the study's occupancy grid

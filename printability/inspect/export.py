@@ -73,6 +73,8 @@ def export_onnx(checkpoint: str | Path, out_path: str | Path, opset: int | None 
         with torch.no_grad(), warnings.catch_warnings(), _one_line_errors(checkpoint, opset):
             warnings.filterwarnings("ignore", message=".*legacy TorchScript-based ONNX export")
             warnings.filterwarnings("ignore", category=DeprecationWarning, module=r"torch\.onnx")
+            # the trace fixes forward's `cells` flag at False, as intended
+            warnings.filterwarnings("ignore", message="Converting a tensor to a Python boolean")
             torch.onnx.export(
                 model,
                 (example,),

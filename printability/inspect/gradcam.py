@@ -19,7 +19,6 @@ hole_center_* columns (geometry/measure.py: hole_mask).
 
 from __future__ import annotations
 
-import weakref
 from collections.abc import Sequence
 
 import numpy as np
@@ -27,76 +26,28 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
-from printability.data.inputs import LEGACY_INPUT, get_input, model_input
+from printability.data.inputs import LEGACY_INPUT, model_input
 from printability.inspect.heat import PEAK_TOP_FRACTION, peak  # noqa: F401 (this module's API)
+from printability.models.registry import spec_of
 
 
 def default_layer(
     model: nn.Module, resolution: int = 64, input_name: str = LEGACY_INPUT
 ) -> nn.Module:
-    """The target layer for Grad-CAM: the last block holding an nn.Conv3d (a conv + BatchNorm +
-    ReLU nn.Sequential, a residual block, an inception block) whose output is still at least
-    resolution / 8 cells wide (resolution: the voxel grid's), so that a defect a few voxels
-    across is not smeared over a large part of the part. Found by one probe forward pass on
-    input `input_name` (cached per model, resolution and input).
+    """The Grad-CAM target layer of a registry model on input `input_name`, as the registry
+    records it (ModelSpec.cam_layers): the last block whose output is still at least N/8 cells
+    wide for an N^3 grid, so that a defect a few voxels across is not smeared over a large part
+    of the part. Block outputs (after BatchNorm and ReLU, or the residual sum) rather than raw
+    conv outputs, as in the original Grad-CAM; bench/explain.py compares the layers.
 
-    Block outputs (after BatchNorm and ReLU, or after the residual sum) are used rather than
-    raw conv outputs, as in the original Grad-CAM. At 64^3 this picks distnet `features.4`
-    (8^3, the map its location head reads), fastnet `features.5` (8^3), vanilla3dcnn
-    `features.6` (8^3), resnet_small `stages.5` (8^3), inception_v1/v3 `blocks.3` (8^3).
-
-    Measured for fastnet (bench/explain.py: pointing game, 206 non-printable test samples of
-    a 64^3 dataset; each layer with its best peak rule): `features.5` (8^3) 96% with the
-    default centroid peak; the last block `features.7` (4^3) 89% at best (a cell spans 16
-    voxels, the size of the part's features); `features.3` (16^3) 73% and `features.1` (32^3)
-    96% with an argmax, whose maps also light up edges and corners. The last block at >= N/8
-    is the coarsest layer that is still fine enough, and the deepest layers are the ones
-    whose channels separate defects from ordinary geometry; a finer layer multiplied with it
-    (a list of layers in `grad_cam`) points better still."""
-    key = (resolution, input_name, next(model.parameters()).device)
-    cached = _DEFAULT_LAYERS.get(model, {}).get(key)
-    if cached is not None:
-        return model.get_submodule(cached)
-    fired: list[tuple[str, nn.Module, torch.Tensor]] = []
-    candidates = {
-        name: m
-        for name, m in model.named_modules()
-        if m is not model and any(isinstance(s, nn.Conv3d) for s in m.modules())
-    }
-
-    def recorder(name: str):
-        def record(module: nn.Module, _inputs: tuple, output: torch.Tensor) -> None:
-            if isinstance(output, torch.Tensor) and output.dim() == 5:
-                fired.append((name, module, output))
-
-        return record
-
-    handles = [m.register_forward_hook(recorder(n)) for n, m in candidates.items()]
-    was_training = model.training
-    try:
-        model.eval()
-        device = next(model.parameters()).device
-        with torch.no_grad():
-            model(torch.zeros(1, *get_input(input_name).shape(resolution), device=device))
-    finally:
-        for handle in handles:
-            handle.remove()
-        model.train(was_training)
-    fine = [f for f in fired if min(f[2].shape[2:]) >= max(1, resolution // 8)]
-    if not fine:
-        raise ValueError(f"{type(model).__name__}: no conv layer with a 5D output to explain")
-    # hooks fire when a module returns, so the last one fired is the outermost module that
-    # ends last (e.g. resnet's whole `stages`); step down to the innermost block that returns
-    # the very same tensor
-    name, _module, output = fine[-1]
-    for child_name, _child, child_output in reversed(fine):
-        if child_output is output and child_name.startswith(name + "."):
-            name = child_name
-    _DEFAULT_LAYERS.setdefault(model, {})[key] = name
-    return model.get_submodule(name)
-
-
-_DEFAULT_LAYERS: weakref.WeakKeyDictionary[nn.Module, dict] = weakref.WeakKeyDictionary()
+    `resolution` is unused (the registered layers are the same at every N) and kept for
+    callers. A model not built by `create_model` has no registry entry: pass `layer=` to
+    `grad_cam` instead."""
+    del resolution
+    layers = spec_of(model).cam_layers
+    if input_name not in layers:
+        raise ValueError(f"{type(model).__name__}: no Grad-CAM layer registered for {input_name!r}")
+    return model.get_submodule(layers[input_name])
 
 
 def _as_batch(voxels: np.ndarray | torch.Tensor, device: torch.device) -> torch.Tensor:
@@ -129,25 +80,19 @@ def grad_cam(
     input_name: str = LEGACY_INPUT,
     inputs: np.ndarray | None = None,
 ) -> np.ndarray:
-    """3D Grad-CAM of the evidence against printability, upsampled to the voxel grid.
+    """3D Grad-CAM of the evidence against printability (score -logit), upsampled to the grid.
 
-    voxels: (N, N, N) occupancy (bool or float, numpy or torch); a batch (B, N, N, N) or
-    (B, 1, N, N, N) gives one map per sample. input_name: the input the model reads
-    (data/inputs.py), made from the grids here unless `inputs` gives it ((B, C, n, n, n), e.g.
-    cut from a larger part's input). layer: the module to explain, or its dotted
-    name (e.g. "features.5"); default `default_layer(model, N, input_name)`. A list of layers
-    gives the product
-    of their normalised maps (one forward and one backward pass): a fine layer's sharp map
-    gated by a coarse layer's reliable one; for fastnet ["features.1", "features.5"] with an
-    argmax peak points better than the default (bench/explain.py). Returns float32 in [0, 1]
-    of shape (N, N, N), or (B, N, N, N) for a batch.
+    voxels: (N, N, N) occupancy (bool or float, numpy or torch), or a batch (B, N, N, N) /
+    (B, 1, N, N, N) for one map per sample. input_name: the input the model reads
+    (data/inputs.py), made from the grids unless `inputs` gives it ((B, C, n, n, n), e.g. cut
+    from a larger part's input). layer: a module or dotted name; default `default_layer`. A
+    list of layers gives the product of their normalised maps, a fine layer's sharp map gated
+    by a coarse layer's reliable one (bench/explain.py compares them). Returns float32 in
+    [0, 1], (N, N, N) or (B, N, N, N).
 
-    The score is -logit (the defect's evidence; see the module docstring). The network runs in
-    fp32 eval mode with gradients enabled whatever the caller's context (autocast off,
-    torch.enable_grad) and is put back in its previous train/eval mode. A forward hook on each
-    layer keeps its output (removed before returning), and torch.autograd.grad takes the
-    score's gradient with respect to those outputs only: the backward pass stops at the
-    layers, and no parameter's .grad is touched."""
+    Runs in fp32 eval mode with gradients on whatever the caller's context, and restores the
+    train/eval mode. Hooks keep the layers' outputs, and torch.autograd.grad differentiates
+    with respect to those only: no parameter's .grad is touched."""
     parameter = next(model.parameters())
     if parameter.dtype != torch.float32:
         raise ValueError(f"grad_cam needs fp32 weights, got {parameter.dtype}")

@@ -1,7 +1,8 @@
 """3D CNNs that map a network input (B, C, n, n, n) to one logit per sample (B,), and a registry.
 
 Every network ends in global pooling, so any cubic resolution works; none has a Sigmoid (the
-loss is BCEWithLogitsLoss; apply torch.sigmoid for probabilities).
+loss is BCEWithLogitsLoss; apply torch.sigmoid for probabilities). All follow one contract,
+`base.VoxelNet`: forward(x) = forward_head(forward_features(x)).
 """
 
 from printability.models.registry import (
@@ -11,6 +12,7 @@ from printability.models.registry import (
     count_parameters,
     create_model,
     get_model_spec,
+    spec_of,
 )
 
 __all__ = [
@@ -20,4 +22,5 @@ __all__ = [
     "count_parameters",
     "create_model",
     "get_model_spec",
+    "spec_of",
 ]

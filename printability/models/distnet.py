@@ -5,10 +5,11 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from printability.models.base import VoxelNet
 from printability.models.layers import GlobalAvgMaxPool, conv_bn_relu
 
 
-class DistNet(nn.Module):
+class DistNet(VoxelNet):
     """Two 3^3 conv blocks of 32 channels at N/4 (the `distance_quarter` input of a 64^3 grid is
     16^3), a 2x max-pool, two 3^3 blocks of 64 at N/8; global mean+max pool; FC 128-1. A 1x1
     conv on the last block gives a defect logit per N/8 cell (`forward(x, cells=True)`), which
@@ -16,9 +17,9 @@ class DistNet(nn.Module):
     parameters at width 1.
 
     Why the location head: a few cells decide the label of a whole part, and through the global
-    pool alone the gradient that finds them is weak at first; runs then sat at chance for many
-    epochs on some seeds. A loss on the cells themselves gives every defect cell its own
-    gradient (docs/results.md). It also makes the last block's map, the Grad-CAM layer, point
+    pool alone the gradient that finds them is weak at first, and runs can sit at chance for
+    many epochs on some seeds. A loss on the cells themselves gives every defect cell its own
+    gradient (docs/benchmarks.md). It also makes the last block's map, the Grad-CAM layer, point
     at the defect."""
 
     def __init__(self, width: float = 1.0, dropout: float = 0.2, in_channels: int = 21) -> None:
@@ -34,13 +35,10 @@ class DistNet(nn.Module):
         self.head = nn.Sequential(GlobalAvgMaxPool(), nn.Dropout(dropout), nn.Linear(2 * c[1], 1))
         self.cells = nn.Conv3d(c[1], 1, 1)
 
-    def forward(
+    def forward_features(
         self, x: torch.Tensor, cells: bool = False
     ) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor]:
-        """(B, C, n, n, n) -> logits (B,); with `cells`, also the defect logits per cell
-        (B, n/2, n/2, n/2)."""
+        """(B, C, n, n, n) -> the last block's map, n/2 cells per side; with `cells`, also
+        the defect logits per cell of that map (B, n/2, n/2, n/2)."""
         features = self.features(x)
-        logits = self.head(features).squeeze(1)
-        if not cells:
-            return logits
-        return logits, self.cells(features).squeeze(1)
+        return (features, self.cells(features).squeeze(1)) if cells else features

@@ -6,25 +6,27 @@ import torch
 from torch import nn
 from torch.nn import functional as F
 
+from printability.models.base import VoxelNet
 from printability.models.layers import GlobalAvgMaxPool, conv_bn_relu
 
 
 class FullResolutionStem(nn.Module):
     """3^3 conv over every voxel, then 2x max-pool, then BatchNorm + ReLU, computed in fp32.
 
-    Why: the defects are 1-2 voxel walls and 2-4 voxel holes. Every cheaper first layer we tried
-    (stride-2 conv, 4^3 patches, space-to-depth, fixed average/max/min pooling of the input) could
-    not even fit 256 training samples; a filter that sees every voxel, followed by a max over
-    each 2^3 block, learns them at once. Pooling before BatchNorm and ReLU (both monotone, so the
-    max is the same up to BN's sign) halves the full-resolution passes, and oneDNN runs this
-    single-input-channel conv faster in fp32 than in bf16, so autocast is switched off here.
+    Why: the defects are 1-2 voxel walls and 2-4 voxel holes. A cheaper first layer (stride-2 conv,
+    4^3 patches, space-to-depth, fixed average/max/min pooling of the input) does not fit even
+    256 training samples (bench/first_layers.py); a filter that sees every voxel, followed by a
+    max over each 2^3 block, learns them at once. Pooling before BatchNorm and ReLU (both
+    monotone, so the max is the same up to BN's sign) halves the full-resolution passes, and
+    oneDNN runs this single-input-channel conv faster in fp32 than in bf16, so autocast is
+    switched off here.
 
-    Inference (no gradients) computes the same numbers another way, 1.47x faster for the whole
-    network (bench/evaluate.py): the conv at the 8 positions of each 2^3 pooling block is one
-    stride-2 4^3 conv with 8x the output channels, the 3^3 kernel placed at each block position
-    (`phase_kernels`), and the max-pool a max over those 8 channels, with no full-resolution
-    output. In training its backward pass is slower than oneDNN's conv + max-pool pair, so
-    training keeps the pair."""
+    Inference (no gradients) computes the same numbers another way, faster for the whole network
+    (bench/evaluate.py measures it): the conv at the 8 positions of each 2^3 pooling block is
+    one stride-2 4^3 conv with 8x the output channels, the 3^3 kernel placed at each block
+    position (`phase_kernels`), and the max-pool a max over those 8 channels, with no
+    full-resolution output. In training its backward pass is slower than oneDNN's conv +
+    max-pool pair, so training keeps the pair."""
 
     def __init__(self, channels: int, in_channels: int = 1) -> None:
         super().__init__()
@@ -76,7 +78,7 @@ def phase_conv_max(x: torch.Tensor, kernels: torch.Tensor) -> torch.Tensor:
     return blocks.amax(2)  # no indices to keep: several times faster
 
 
-class FastNet(nn.Module):
+class FastNet(VoxelNet):
     """A 4-channel full-resolution stem, then 3^3 conv stages of 16/32/64/128 channels with 2x
     max-pools between them; global mean+max pool; FC 256-1. 292,885 parameters at width 1.
 
@@ -97,5 +99,8 @@ class FastNet(nn.Module):
         )
         self.head = nn.Sequential(GlobalAvgMaxPool(), nn.Dropout(dropout), nn.Linear(2 * c[4], 1))
 
-    def forward(self, x: torch.Tensor) -> torch.Tensor:
-        return self.head(self.features(x)).squeeze(1)
+    def forward_features(self, x: torch.Tensor, cells: bool = False) -> torch.Tensor:
+        """(B, C, N, N, N) -> the last stage's map, N/16 cells per side."""
+        if cells:
+            raise ValueError("FastNet has no defect-location head")
+        return self.features(x)

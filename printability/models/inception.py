@@ -5,6 +5,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from printability.models.base import VoxelNet
 from printability.models.layers import conv_bn_relu, local_init_
 
 
@@ -35,7 +36,7 @@ class InceptionBlock3d(nn.Module):
         return torch.cat([b(x) for b in branches], dim=1)
 
 
-class InceptionNet3d(nn.Module):
+class InceptionNet3d(VoxelNet):
     """Stem conv 5^3 64, 5^3 64, 3^3 192 (stride 2 and max-pools); inception blocks of width
     256/512/1024/1024 with max-pools between; global average pool; FC 512-64-1.
     v1: 9,467,331 parameters; v3 (factorized 5^3, wider): 17,690,159.
@@ -81,13 +82,11 @@ class InceptionNet3d(nn.Module):
         self.cells = nn.Conv3d(c[1], 1, 1)
         local_init_(self)
 
-    def forward(
+    def forward_features(
         self, x: torch.Tensor, cells: bool = False
     ) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor]:
-        """(B, C, n, n, n) -> logits (B,); with `cells`, also the auxiliary defect logits per
-        cell of the stem's last conv (n/2 per side), for the location loss."""
+        """(B, C, n, n, n) -> the last inception block's map; with `cells`, also the auxiliary
+        defect logits per cell of the stem's last conv (n/2 per side)."""
         located = self.stem[:3](x)
-        logits = self.head(self.blocks(self.stem[3:](located))).squeeze(1)
-        if not cells:
-            return logits
-        return logits, self.cells(located).squeeze(1)
+        features = self.blocks(self.stem[3:](located))
+        return (features, self.cells(located).squeeze(1)) if cells else features

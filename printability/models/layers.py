@@ -31,8 +31,8 @@ def local_init_(model: nn.Module, sigma: float = 1.0) -> nn.Module:
 
     Why: a defect is a few cells. With uniformly random weights a 9^3 kernel sums 729 offsets, and
     on the quarter-resolution input that is more than half of the part, so the part's bulk
-    drowns the defect's response and the network stayed at chance; centre-weighted kernels start
-    as local detectors and widen as they learn (docs/results.md)."""
+    drowns the defect's response and the network stays at chance; centre-weighted kernels start
+    as local detectors and widen as they learn (docs/benchmarks.md)."""
     for module in model.modules():
         if isinstance(module, nn.Conv3d) and max(module.kernel_size) > 3:
             offsets = [

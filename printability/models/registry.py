@@ -2,8 +2,8 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
-from dataclasses import dataclass
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass, field
 
 from torch import nn
 
@@ -18,8 +18,8 @@ from printability.models.vanilla import Vanilla3DCNN
 @dataclass(frozen=True)
 class ModelSpec:
     """A registered model: how to build it, the input it reads unless told otherwise
-    (data/inputs.py), whether it has a defect-location head (`forward(x, cells=True)`), and
-    what the 2021 study reported for it."""
+    (data/inputs.py), whether it has a defect-location head (`forward(x, cells=True)`), its
+    Grad-CAM layer per input, and what the 2021 study reported for it."""
 
     build: Callable[..., nn.Module]
     description: str
@@ -30,10 +30,17 @@ class ModelSpec:
     # the fan-in at which a conv trains at the full learning rate; one with more inputs trains at
     # lr * lr_fan_in / fan_in (train/loop.py: _param_groups). None: every layer at lr.
     lr_fan_in: int | None = None
+    # input name -> dotted name of the Grad-CAM target layer on that input: the last block whose
+    # output is still at least N/8 cells wide for an N^3 grid (inspect/gradcam.py: default_layer).
+    # One layer for every N: on the smallest grids (N = 20 on distance_quarter, 17..23 for the
+    # inceptions on occupancy) the pools' rounding leaves a later block floor(N/8) wide too, and
+    # the registered, finer layer is kept.
+    cam_layers: Mapping[str, str] = field(default_factory=dict)
 
 
 LR_FAN_IN = 864
 """The inputs of DistNet's 3^3 convs of 32 channels, which train well at the default rate."""
+INCEPTION_CAM_LAYERS = {"distance_quarter": "stem.2", "occupancy": "blocks.3"}
 
 MODELS: dict[str, ModelSpec] = {
     "distnet": ModelSpec(
@@ -41,11 +48,13 @@ MODELS: dict[str, ModelSpec] = {
         "default: distance fields at N/4, a defect-location head (for CPUs)",
         input="distance_quarter",
         locates=True,
+        cam_layers={"distance_quarter": "features.4", "occupancy": "features.4"},
     ),
     "fastnet": ModelSpec(
         FastNet,
         "full-resolution stem on the occupancy grid, max-pooled stages",
         input="occupancy",
+        cam_layers={"occupancy": "features.5", "distance_quarter": "features.1"},
     ),
     # The study's four read the default model's input; only their first layer's input channels
     # differ from the study's (`--input occupancy` gives its own input back).
@@ -56,6 +65,7 @@ MODELS: dict[str, ModelSpec] = {
         seed_result="F1 0.45, ROC AUC 0.65",
         locates=True,
         lr_fan_in=LR_FAN_IN,
+        cam_layers={"distance_quarter": "features.2", "occupancy": "features.6"},
     ),
     "resnet_small": ModelSpec(
         ResNetSmall,
@@ -64,6 +74,7 @@ MODELS: dict[str, ModelSpec] = {
         seed_result="F1 0, ROC AUC 0.52 (one class)",
         locates=True,
         lr_fan_in=LR_FAN_IN,
+        cam_layers={"distance_quarter": "stages.1", "occupancy": "stages.5"},
     ),
     "inception_v1": ModelSpec(
         lambda **kw: InceptionNet3d(version=1, **kw),
@@ -72,6 +83,7 @@ MODELS: dict[str, ModelSpec] = {
         seed_result="F1 0.96, ROC AUC 0.97, val accuracy 0.85",
         locates=True,
         lr_fan_in=LR_FAN_IN,
+        cam_layers=INCEPTION_CAM_LAYERS,
     ),
     "inception_v3": ModelSpec(
         lambda **kw: InceptionNet3d(version=3, **kw),
@@ -80,6 +92,7 @@ MODELS: dict[str, ModelSpec] = {
         seed_result="F1 0.98, ROC AUC 0.99",
         locates=True,
         lr_fan_in=LR_FAN_IN,
+        cam_layers=INCEPTION_CAM_LAYERS,
     ),
 }
 DEFAULT_MODEL = "distnet"
@@ -94,10 +107,22 @@ def get_model_spec(name: str) -> ModelSpec:
 
 def create_model(name: str = DEFAULT_MODEL, **kwargs) -> nn.Module:
     """Build a registered model by name (kwargs: width, dropout, in_channels; in_channels
-    defaults to those of the model's own input)."""
+    defaults to those of the model's own input). The model keeps its name in `registry_name`,
+    so that `spec_of` finds its registry facts."""
     spec = get_model_spec(name)
     kwargs.setdefault("in_channels", get_input(spec.input).channels)
-    return spec.build(**kwargs)
+    model = spec.build(**kwargs)
+    model.registry_name = name  # a plain attribute: not in the state_dict
+    return model
+
+
+def spec_of(model: nn.Module) -> ModelSpec:
+    """The registry entry of a model built by `create_model` (or a copy of one), else a
+    ValueError."""
+    name = getattr(model, "registry_name", None)
+    if name is None:
+        raise ValueError(f"{type(model).__name__} was not built by create_model")
+    return get_model_spec(name)
 
 
 def count_parameters(model: nn.Module) -> int:

@@ -5,6 +5,7 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from printability.models.base import VoxelNet
 from printability.models.layers import local_init_
 
 
@@ -32,7 +33,7 @@ class BasicBlock3d(nn.Module):
         return self.relu(self.body(x) + self.shortcut(x))
 
 
-class ResNetSmall(nn.Module):
+class ResNetSmall(VoxelNet):
     """Stem conv 5^3 stride 2 (64); stages 64/128/256 of two basic blocks (stride 2 from the
     second stage) with Dropout3d 0.3; global average pool; FC 256-1. 8,237,505 parameters.
 
@@ -61,13 +62,11 @@ class ResNetSmall(nn.Module):
         self.cells = nn.Conv3d(c[0], 1, 1)
         local_init_(self)
 
-    def forward(
+    def forward_features(
         self, x: torch.Tensor, cells: bool = False
     ) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor]:
-        """(B, C, n, n, n) -> logits (B,); with `cells`, also the auxiliary defect logits per
-        cell of the first stage's map (n/2 per side), for the location loss."""
+        """(B, C, n, n, n) -> the last stage's map; with `cells`, also the auxiliary defect
+        logits per cell of the first stage's map (n/2 per side)."""
         located = self.stages[:2](self.stem(x))
-        logits = self.head(self.stages[2:](located)).squeeze(1)
-        if not cells:
-            return logits
-        return logits, self.cells(located).squeeze(1)
+        features = self.stages[2:](located)
+        return (features, self.cells(located).squeeze(1)) if cells else features

@@ -5,10 +5,11 @@ from __future__ import annotations
 import torch
 from torch import nn
 
+from printability.models.base import VoxelNet
 from printability.models.layers import conv_bn_relu, local_init_
 
 
-class Vanilla3DCNN(nn.Module):
+class Vanilla3DCNN(VoxelNet):
     """Conv 9^3 32, 7^3 64, 5^3 96, 3^3 128, each with BN, ReLU and 2x max-pool; global average
     pool; FC 128-32-1. 1,830,369 parameters at width 1 on the occupancy grid (any resolution:
     the pools round up, so an 8^3 input, the distance input of a 32^3 grid, reaches 1^3).
@@ -38,13 +39,11 @@ class Vanilla3DCNN(nn.Module):
         self.cells = nn.Conv3d(c[1], 1, 1)
         local_init_(self)
 
-    def forward(
+    def forward_features(
         self, x: torch.Tensor, cells: bool = False
     ) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor]:
-        """(B, C, n, n, n) -> logits (B,); with `cells`, also the auxiliary defect logits per
-        cell of the second conv block's map (n/2 per side), for the location loss."""
+        """(B, C, n, n, n) -> the last block's pooled map; with `cells`, also the auxiliary
+        defect logits per cell of the second conv block's map (n/2 per side)."""
         located = self.features[:3](x)
-        logits = self.head(self.features[3:](located)).squeeze(1)
-        if not cells:
-            return logits
-        return logits, self.cells(located).squeeze(1)
+        features = self.features[3:](located)
+        return (features, self.cells(located).squeeze(1)) if cells else features

@@ -1,0 +1,37 @@
+"""The contract every registry network follows, so that training, Grad-CAM and export treat
+them alike."""
+
+from __future__ import annotations
+
+import torch
+from torch import nn
+
+
+class VoxelNet(nn.Module):
+    """A 3D CNN from a network input (B, C, n, n, n) to one logit per sample (B,), in two steps:
+    `forward_features(x)`, the last conv map (B, C', m, m, m) that the head pools, and
+    `forward_head(features)`, the global pool and classifier (`self.head`).
+
+    A network with a defect-location head (registry `locates`) also answers
+    `forward_features(x, cells=True)` with (features, defect logits per cell of the map that
+    head reads), and so `forward(x, cells=True)` with (logits, cell logits)."""
+
+    head: nn.Module
+
+    def forward_features(
+        self, x: torch.Tensor, cells: bool = False
+    ) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor]:
+        raise NotImplementedError
+
+    def forward_head(self, features: torch.Tensor) -> torch.Tensor:
+        """The last conv map -> logits (B,)."""
+        return self.head(features).squeeze(1)
+
+    def forward(
+        self, x: torch.Tensor, cells: bool = False
+    ) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor]:
+        """(B, C, n, n, n) -> logits (B,); with `cells`, also the defect logits per cell."""
+        if not cells:
+            return self.forward_head(self.forward_features(x))
+        features, cell_logits = self.forward_features(x, cells=True)
+        return self.forward_head(features), cell_logits
