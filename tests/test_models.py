@@ -30,7 +30,7 @@ def test_forward_gives_one_logit_per_sample(name, resolution):
 @pytest.mark.parametrize("name", list(MODELS))
 def test_forward_is_the_head_of_the_features(name):
     # the contract: forward(x) = forward_head(forward_features(x)), features a 5D map; a
-    # location head's cells come through forward_features(x, cells=True)
+    # location head reads the map forward_features(x, with_located=True) adds
     torch.manual_seed(0)
     model = create_model(name, width=0.25).eval()
     x = inputs_for(name, 2, 32)
@@ -40,8 +40,9 @@ def test_forward_is_the_head_of_the_features(name):
         assert torch.equal(model(x), model.forward_head(features))
         if MODELS[name].locates:
             logits, cells = model(x, cells=True)
-            same_features, same_cells = model.forward_features(x, cells=True)
-            assert torch.equal(same_features, features) and torch.equal(same_cells, cells)
+            same_features, located = model.forward_features(x, with_located=True)
+            assert torch.equal(same_features, features)
+            assert torch.equal(model.forward_cells(located), cells)
             assert torch.equal(logits, model.forward_head(features))
         else:
             with pytest.raises(ValueError, match="no defect-location head"):

@@ -36,9 +36,9 @@ class DistNet(VoxelNet):
         self.cells = nn.Conv3d(c[1], 1, 1)
 
     def forward_features(
-        self, x: torch.Tensor, cells: bool = False
+        self, x: torch.Tensor, with_located: bool = False
     ) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor]:
-        """(B, C, n, n, n) -> the last block's map, n/2 cells per side; with `cells`, also
-        the defect logits per cell of that map (B, n/2, n/2, n/2)."""
+        """(B, C, n, n, n) -> the last block's map, n/2 cells per side; with `with_located`, the
+        map twice, as the location head reads it too."""
         features = self.features(x)
-        return (features, self.cells(features).squeeze(1)) if cells else features
+        return (features, features) if with_located else features

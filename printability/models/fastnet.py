@@ -99,8 +99,8 @@ class FastNet(VoxelNet):
         )
         self.head = nn.Sequential(GlobalAvgMaxPool(), nn.Dropout(dropout), nn.Linear(2 * c[4], 1))
 
-    def forward_features(self, x: torch.Tensor, cells: bool = False) -> torch.Tensor:
+    def forward_features(self, x: torch.Tensor, with_located: bool = False) -> torch.Tensor:
         """(B, C, N, N, N) -> the last stage's map, N/16 cells per side."""
-        if cells:
+        if with_located:
             raise ValueError("FastNet has no defect-location head")
         return self.features(x)

@@ -83,10 +83,10 @@ class InceptionNet3d(VoxelNet):
         local_init_(self)
 
     def forward_features(
-        self, x: torch.Tensor, cells: bool = False
+        self, x: torch.Tensor, with_located: bool = False
     ) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor]:
-        """(B, C, n, n, n) -> the last inception block's map; with `cells`, also the auxiliary
-        defect logits per cell of the stem's last conv (n/2 per side)."""
+        """(B, C, n, n, n) -> the last inception block's map; with `with_located`, also the
+        stem's last conv map (n/2 per side), which the auxiliary location head reads."""
         located = self.stem[:3](x)
         features = self.blocks(self.stem[3:](located))
-        return (features, self.cells(located).squeeze(1)) if cells else features
+        return (features, located) if with_located else features

@@ -63,10 +63,10 @@ class ResNetSmall(VoxelNet):
         local_init_(self)
 
     def forward_features(
-        self, x: torch.Tensor, cells: bool = False
+        self, x: torch.Tensor, with_located: bool = False
     ) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor]:
-        """(B, C, n, n, n) -> the last stage's map; with `cells`, also the auxiliary defect
-        logits per cell of the first stage's map (n/2 per side)."""
+        """(B, C, n, n, n) -> the last stage's map; with `with_located`, also the first stage's
+        map (n/2 per side), which the auxiliary location head reads."""
         located = self.stages[:2](self.stem(x))
         features = self.stages[2:](located)
-        return (features, self.cells(located).squeeze(1)) if cells else features
+        return (features, located) if with_located else features

@@ -40,10 +40,10 @@ class Vanilla3DCNN(VoxelNet):
         local_init_(self)
 
     def forward_features(
-        self, x: torch.Tensor, cells: bool = False
+        self, x: torch.Tensor, with_located: bool = False
     ) -> torch.Tensor | tuple[torch.Tensor, torch.Tensor]:
-        """(B, C, n, n, n) -> the last block's pooled map; with `cells`, also the auxiliary
-        defect logits per cell of the second conv block's map (n/2 per side)."""
+        """(B, C, n, n, n) -> the last block's pooled map; with `with_located`, also the second
+        conv block's map (n/2 per side), which the auxiliary location head reads."""
         located = self.features[:3](x)
         features = self.features[3:](located)
-        return (features, self.cells(located).squeeze(1)) if cells else features
+        return (features, located) if with_located else features
