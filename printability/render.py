@@ -286,6 +286,7 @@ def render_sample(
     voxels: np.ndarray,
     record: dict,
     out_png: str | Path,
+    *,
     max_voxels_3d: int = 96,
     note: str = "",
     figsize: tuple[float, float] = (18, 5),
@@ -365,7 +366,7 @@ def _draw_silhouette(ax: Axes, mesh: trimesh.Trimesh, u: int, v: int) -> None:
     ax.set_title(f"{AXIS_NAMES[u]}-{AXIS_NAMES[v]}: {size[0]:.1f} x {size[1]:.1f} mm", fontsize=10)
 
 
-def render_mesh(mesh: trimesh.Trimesh, out_png: str | Path, title: str = "") -> Path:
+def render_mesh(mesh: trimesh.Trimesh, out_png: str | Path, *, title: str = "") -> Path:
     """One PNG of a mesh: a Lambert-shaded 3-D view and its three axis-aligned silhouettes.
 
     Sizes are read from the mesh bounds, in the mesh's units (taken to be mm).
@@ -393,6 +394,7 @@ def _caption(record: dict, field: str = "defect") -> str:
 def render_grid(
     samples: list[tuple[np.ndarray, dict[str, Any]]],
     out_png: str | Path,
+    *,
     columns: int = 4,
     caption: str = "defect",
 ) -> Path:

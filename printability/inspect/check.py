@@ -121,6 +121,7 @@ class Checker:
     def __init__(
         self,
         checkpoint: str | Path | None = None,
+        *,
         process: str | ProcessProfile = "fdm",
         units: str = "auto",
         explain: bool = True,
@@ -160,7 +161,7 @@ class Checker:
         return self.check_paths([path], progress=False)[0]
 
     def check_paths(
-        self, paths: Iterable[str | Path], progress: bool = True, batch_size: int = 16
+        self, paths: Iterable[str | Path], *, progress: bool = True, batch_size: int = 16
     ) -> list[PartCheck]:
         """Check files and folders (recursively); every input gets a row, in order. Parts are
         voxelized one by one and judged by the network in batches."""

@@ -50,7 +50,7 @@ FORMAT = "printability-onnx-1"
 MIN_OPSET, MAX_OPSET = 13, 20
 
 
-def export_onnx(checkpoint: str | Path, out_path: str | Path, opset: int | None = None) -> Path:
+def export_onnx(checkpoint: str | Path, out_path: str | Path, *, opset: int | None = None) -> Path:
     """Write the checkpoint's network as an ONNX file with a dynamic batch axis; returns the
     path. `opset` None takes the exporter's default (20 with torch 2.13)."""
     onnx = _require("onnx")
