@@ -70,7 +70,9 @@ def load_mesh(path: str | Path, units: str = "auto") -> trimesh.Trimesh:
     faces = np.asarray(loaded.faces)
     if faces.min() < 0 or faces.max() >= len(vertices):
         raise MeshError(path, "faces refer to vertices that do not exist")
-    scale, taken, assumed = _scale_to_mm(loaded, units, vertices[np.unique(faces)])
+    used = np.zeros(len(vertices), bool)
+    used[faces.ravel()] = True  # the vertices faces use, in order (faster than np.unique)
+    scale, taken, assumed = _scale_to_mm(loaded, units, vertices[used])
     mesh = trimesh.Trimesh(vertices * scale, faces, process=False)
     mesh.metadata.update(units=taken, units_assumed=assumed)
     return mesh
@@ -312,7 +314,10 @@ def _edge_use_counts(mesh: trimesh.Trimesh) -> np.ndarray:
     edges = mesh.edges_sorted
     if len(edges) == 0:
         return np.zeros(0, int)
-    return np.unique(edges, axis=0, return_counts=True)[1]
+    # one int64 key per edge, in the rows' lexicographic order: a 1-D unique is far faster than
+    # np.unique(axis=0) on the rows
+    keys = edges[:, 0].astype(np.int64) * (int(edges.max()) + 1) + edges[:, 1]
+    return np.unique(keys, return_counts=True)[1]
 
 
 def _first_line(exc: Exception) -> str:
