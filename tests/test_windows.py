@@ -171,3 +171,23 @@ def test_a_fixed_pitch_grid_can_reuse_a_placements_frame():
     reused, reused_shape = place_at_pitch(mesh, 0.5, like=fit)
     assert own_shape == reused_shape
     assert np.allclose(own.to_voxels(mesh.vertices), reused.to_voxels(mesh.vertices))
+
+
+def test_judge_windows_runs_every_window_in_batches_in_order():
+    from printability.inspect.windows import judge_windows
+
+    calls = []
+
+    def predictor(inputs):
+        calls.append(len(inputs))
+        values = np.array([float(x.sum()) for x in inputs])
+        return values, np.stack([np.full((2, 2, 2), v) for v in values])
+
+    corners = [(i, 0, 0) for i in range(7)]
+    p, cams = judge_windows(corners, lambda c: np.full((1, 2), c[0]), predictor, batch_size=3)
+    assert calls == [3, 3, 1]  # batches of 3, the last one short
+    assert p.tolist() == [2.0 * i for i in range(7)]  # one answer per window, in order
+    assert cams.shape == (7, 2, 2, 2) and cams[4, 0, 0, 0] == 8.0
+
+    p, cams = judge_windows(corners[:2], lambda c: np.zeros(1), lambda x: (np.zeros(len(x)), None))
+    assert p.shape == (2,) and cams is None  # a network without Grad-CAM

@@ -49,6 +49,7 @@ from printability.inspect.runtime import Network, OnnxNetwork, TorchNetwork, ope
 from printability.inspect.windows import (
     choose_pitch,
     grid_codes,
+    judge_windows,
     pad_to_window,
     rules_pitch,
     screen_windows,
@@ -208,14 +209,12 @@ class Checker:
             codes = window_codes(padded[k], np.array(corner), self.size, name, block)
             return decode_input(codes, name)
 
-        starts = range(0, len(flat), 16)
-        if progress and len(flat) > WINDOWS_WORTH_A_BAR:  # a large part: seconds of windows
-            starts = tqdm(starts, desc="windows", unit="batch", leave=False)
-        outputs = [
-            self.network.run([network_input(k, c) for k, c in flat[i : i + 16]]) for i in starts
-        ]
-        probabilities = np.concatenate([p for p, _ in outputs])
-        cams = None if outputs[0][1] is None else np.concatenate([c for _, c in outputs])
+        probabilities, cams = judge_windows(
+            flat,
+            lambda window: network_input(*window),
+            self.network.run,
+            progress=progress and len(flat) > WINDOWS_WORTH_A_BAR,  # a large part: seconds
+        )
         per_window = (time.perf_counter() - start) / len(flat)  # each part pays for its own
         to_locate = []  # (row, worst window, placement, its offset in the grid, cam, input, mesh)
         first = 0  # the part's first window in `flat`

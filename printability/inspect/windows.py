@@ -16,11 +16,13 @@ grid where the process's thinnest wall is b_np voxels (`rules_pitch`).
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
+from typing import TypeVar
 
 import numpy as np
+from tqdm import tqdm
 
 from printability.config import Preset
 from printability.data.inputs import region_codes
@@ -31,6 +33,11 @@ PITCH_MODES = ("auto", "fit", "process")
 """`check --pitch`: auto (fit the part to the grid unless that makes a voxel thicker than the
 process's thinnest wall; then the process's pitches), fit (always, as trained), process (always
 the process's pitches), or a number of mm."""
+
+Window = TypeVar("Window")
+Predictor = Callable[[list[np.ndarray]], tuple[np.ndarray, np.ndarray | None]]
+"""A network's batch call: inputs -> P(printable) per input and, where it has them, coarse
+Grad-CAMs (inspect/runtime.Network.run)."""
 
 MAX_VOXELS = 2**25  # about 34 million: caps a fixed-pitch grid's size (and the time it takes)
 MIN_JUDGED = 4  # windows of a large part the network judges even where the rays find no spot
@@ -195,3 +202,23 @@ def windows(
                 window = solid[i : i + size, j : j + size, k : k + size]
                 if window.any() and not window.all():
                     yield (i, j, k), window
+
+
+def judge_windows(
+    windows: Sequence[Window],
+    window_input: Callable[[Window], np.ndarray],
+    predictor: Predictor,
+    *,
+    batch_size: int = 16,
+    progress: bool = False,
+) -> tuple[np.ndarray, np.ndarray | None]:
+    """Run `predictor` over every window's network input (made by `window_input`, batch by batch,
+    so only one batch of inputs is in memory): P(printable) per window, in order, and the
+    coarse Grad-CAMs where the predictor gives them (else None)."""
+    starts = range(0, len(windows), batch_size)
+    if progress:
+        starts = tqdm(starts, desc="windows", unit="batch", leave=False)
+    outputs = [predictor([window_input(w) for w in windows[i : i + batch_size]]) for i in starts]
+    probabilities = np.concatenate([p for p, _ in outputs])
+    cams = None if outputs[0][1] is None else np.concatenate([c for _, c in outputs])
+    return probabilities, cams
