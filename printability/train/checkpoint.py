@@ -13,11 +13,10 @@ import torch
 from torch import nn
 
 from printability.config import TrainConfig
-from printability.data.inputs import get_input
+from printability.data.inputs import LEGACY_INPUT, get_input
 from printability.models import create_model, get_model_spec
 
 FORMAT = "printability-checkpoint-1"
-LEGACY_INPUT = "occupancy"
 
 
 def model_input(config: TrainConfig) -> str:
