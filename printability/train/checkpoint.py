@@ -19,7 +19,7 @@ from printability.models import create_model, get_model_spec
 FORMAT = "printability-checkpoint-1"
 
 
-def model_input(config: TrainConfig) -> str:
+def config_input(config: TrainConfig) -> str:
     """The network input a TrainConfig trains on: its own, else its model's (data/inputs.py)."""
     return config.input or get_model_spec(config.model).input
 
@@ -29,7 +29,7 @@ def model_kwargs(config: TrainConfig) -> dict[str, Any]:
     kwargs: dict[str, Any] = {"width": config.width}
     if config.dropout is not None:
         kwargs["dropout"] = config.dropout
-    kwargs["in_channels"] = get_input(model_input(config)).channels
+    kwargs["in_channels"] = get_input(config_input(config)).channels
     return kwargs
 
 
@@ -51,7 +51,7 @@ def save_checkpoint(
         "model": config.model,
         "model_kwargs": model_kwargs(config),
         "state_dict": {k: v.detach().cpu() for k, v in model.state_dict().items()},
-        "train_config": replace(config, input=model_input(config)).to_dict(),
+        "train_config": replace(config, input=config_input(config)).to_dict(),
         "data": _plain(data_info),
         **{k: _plain(v) for k, v in state.items()},
     }

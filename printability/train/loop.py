@@ -37,8 +37,8 @@ from printability.models import count_parameters, create_model, get_model_spec
 from printability.models.inference import native_bf16
 from printability.train import distributed
 from printability.train.checkpoint import (
+    config_input,
     load_checkpoint,
-    model_input,
     model_kwargs,
     save_checkpoint,
 )
@@ -140,7 +140,7 @@ def _setup(data: Path, out: Path, config: TrainConfig, ctx: DistContext, resume:
     `resume`. The order of the steps fixes what the seeded RNG draws for the weights."""
     _share_cpu_threads(ctx)
     torch.manual_seed(config.seed)
-    config = replace(config, input=model_input(config))  # checkpoints name what was read
+    config = replace(config, input=config_input(config))  # checkpoints name what was read
     info = read_info(data)
     data_info = {
         "dataset": str(data),
