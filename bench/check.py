@@ -1,9 +1,9 @@
-"""Benchmark: `printability check` end to end, as a user runs it (issue targets: one STL of about
+"""Benchmark: `printability check` end to end, as a user runs it (targets: one STL of about
 100,000 triangles in <= 2 s wall, start of the command included; a folder of 100 parts at >= 20
 parts/s).
 
 Rows, each a fresh `python -m printability check ...` process timed from outside:
-  - baselines: `python -c "import torch"` (what `check` no longer pays: it runs the shipped
+  - baselines: `python -c "import torch"` (what `check` does not pay: it runs the shipped
     ONNX export, Grad-CAM included, on onnxruntime) and the import of `printability.inspect.check`
     (the start-up it does pay)
   - one 100,000-triangle STL (a cylinder with 25,000 sections, 40 x 40 x 30 mm)

@@ -4,7 +4,7 @@ features included), the default model beside FastNet on one dataset in the same 
 For each model: `train()` for a few epochs (samples/s as the run's metrics.json reports it:
 training samples over training seconds, loading included), then `predict_checkpoint` over the
 test split (what `evaluate` runs: loading, the input, the network; samples/s over its wall
-time), and the network alone on one batch held in memory. The issue targets are 200 samples/s
+time), and the network alone on one batch held in memory. The targets are 200 samples/s
 for training and 500 for evaluation at 64^3 on this machine's 2 cores.
 
 Run: .venv/bin/python bench/end_to_end.py [--data out/bench/d64_4k] [--epochs 2]

@@ -1,4 +1,4 @@
-"""Benchmark: inference speed of `printability evaluate` at 64^3 (issue target: >= 500 samples/s
+"""Benchmark: inference speed of `printability evaluate` at 64^3 (target: >= 500 samples/s
 for the default model on this CPU), with ratios against baselines measured in the same run.
 
 Rows:

@@ -1,4 +1,4 @@
-"""Benchmark: the Grad-CAM pointing game (issue 5 target: >= 90% hits for the default model).
+"""Benchmark: the Grad-CAM pointing game (target: >= 90% hits for the default model).
 
 For every non-printable sample (label 0) of a split, the peak of the 3D Grad-CAM of the
 evidence against printability (printability/inspect/gradcam.py) is a hit when its distance to
@@ -90,7 +90,7 @@ def main() -> None:
         raise SystemExit(f"{args.data}: no non-printable samples in split {args.split!r}")
     resolution = data[rows[0]][0].shape[0]
     names = {m: n for n, m in model.named_modules()}
-    auto = names[default_layer(model, resolution, input_name)]
+    auto = names[default_layer(model, input_name)]
     layers = sweep_layers(model) if args.sweep else (args.layer or [auto])
     print(f"{len(rows)} non-printable {args.split} samples at {resolution}^3; "
           f"model {type(model).__name__}; default layer {auto}")  # fmt: skip

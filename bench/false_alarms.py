@@ -1,4 +1,4 @@
-"""Benchmark: how often the network alone fails a plain part, per process (issue 15, item 4).
+"""Benchmark: how often the network alone fails a plain part, per process.
 
 Plain parts are the built-in generator's base parts, of every family, without any added
 defect (`printability parts`). Each is checked for each process, fitted to the model's grid

@@ -60,7 +60,7 @@ FIRST_LAYERS = {  # name -> (first layer, its output channels, body stages after
     "space_to_depth": (lambda: nn.Sequential(SpaceToDepth(2), conv_bn_relu(8, 16, 3)), 16, 3),
     "pooled_input": (lambda: nn.Sequential(PooledInput(), conv_bn_relu(3, 16, 3)), 16, 3),
     # 4^3 patches into 64 channels and a 3^3 conv before the first pool: fast enough for the
-    # issue's 200 training samples/s (about 290 here), if it learned
+    # target of 200 training samples/s (about 290 here), if it learned
     "patch_wide": (
         lambda: nn.Sequential(
             SpaceToDepth(4), conv_bn_relu(64, 64, 1), conv_bn_relu(64, 32, 3), nn.MaxPool3d(2)

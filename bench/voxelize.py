@@ -1,4 +1,4 @@
-"""Benchmark: our ray-parity voxelizer against trimesh's `voxelized(pitch).fill()` at 64^3.
+"""Benchmark: our voxelizer (signed crossings per column) against trimesh's, at 64^3.
 
 Prints, per mesh, both times, the speed ratio, and the IoU of our grid against trimesh's
 `contains` evaluated on every voxel centre (the ground truth for a solid occupancy grid).

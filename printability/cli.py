@@ -105,7 +105,7 @@ def _add_generate(sub: argparse._SubParsersAction) -> None:
         "check judges on large parts (0..1)",
     )
     gen.add_argument("--resume", action="store_true", help="finish an interrupted run in --out")
-    gen.add_argument("--no-progress", action="store_true")
+    gen.add_argument("--no-progress", action="store_true", help="no progress bars")
     gen.set_defaults(func=_cmd_generate)
 
 
@@ -180,7 +180,7 @@ def _add_train(sub: argparse._SubParsersAction) -> None:
     _add_config_options(tr, TrainConfig, TRAIN_REGISTRIES)
     tr.add_argument("--resume", action="store_true", help="continue from RUN_DIR/last.pt")
     tr.add_argument("--no-mlflow", action="store_true", help="do not track the run in MLflow")
-    tr.add_argument("--no-progress", action="store_true")
+    tr.add_argument("--no-progress", action="store_true", help="no progress bars")
     tr.add_argument(
         "--dist",
         default="auto",
@@ -266,7 +266,7 @@ def _add_evaluate(sub: argparse._SubParsersAction) -> None:
     ev.add_argument("--gallery", type=int, default=12, help="renders of the worst K failures")
     ev.add_argument("--no-baseline", action="store_true", help="leave out the rule baseline")
     ev.add_argument("--no-mlflow", action="store_true", help="do not log to the training run")
-    ev.add_argument("--no-progress", action="store_true")
+    ev.add_argument("--no-progress", action="store_true", help="no progress bars")
     ev.set_defaults(func=_cmd_evaluate)
 
 
@@ -302,7 +302,7 @@ def _add_check(sub: argparse._SubParsersAction) -> None:
     ck.add_argument("--all-windows", action="store_true",
                     help="judge every window of a large part, not only where rays find a thin "
                     "wall or a narrow gap (slower)")  # fmt: skip
-    ck.add_argument("--no-progress", action="store_true")
+    ck.add_argument("--no-progress", action="store_true", help="no progress bars")
     ck.set_defaults(func=_cmd_check)
 
 
@@ -352,7 +352,12 @@ def _add_tune(sub: argparse._SubParsersAction) -> None:
         choices=sorted(INPUTS),
         help="what every trial's network reads (default: each model's own)",
     )
-    tu.add_argument("--max-train-samples", type=int, default=None)
+    tu.add_argument(
+        "--max-train-samples",
+        type=int,
+        default=None,
+        help="train each trial on the first N training samples (quick studies)",
+    )
     tu.add_argument(
         "--out",
         type=Path,

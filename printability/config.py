@@ -208,7 +208,7 @@ class TrainConfig:
     patience: int | None = documented(
         None,
         "early stopping after N epochs without a better validation F1 (default: none, the "
-        "schedule runs to its end, whose annealed weights `select` keeps)",
+        "schedule runs to its end, and --select picks what best.pt keeps)",
     )
     select: str = documented(
         "final",

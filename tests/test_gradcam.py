@@ -72,7 +72,7 @@ def test_shape_range_and_no_hooks_left(name):
     assert hooks_left(model) == 0
     assert model.training  # mode restored
     assert all(p.grad is None for p in model.parameters())  # weights' .grad untouched
-    layer = default_layer(model, N, MODELS[name].input)
+    layer = default_layer(model, MODELS[name].input)
     assert any(isinstance(m, nn.Conv3d) for m in layer.modules())
 
 
@@ -113,7 +113,7 @@ def test_registered_layer_is_the_last_block_at_an_eighth_of_the_grid(name, input
     resolution = 64 if name == "fastnet" else 32  # fastnet on distance_quarter needs N >= 64
     spec = get_input(input_name)
     model = create_model(name, width=0.25, in_channels=spec.channels).eval()
-    layer = default_layer(model, resolution, input_name)
+    layer = default_layer(model, input_name)
     assert layer is model.get_submodule(MODELS[name].cam_layers[input_name])
     fired: list[tuple[nn.Module, tuple[int, ...]]] = []
     watched = [m for m in model.modules() if isinstance(m, nn.Conv3d)] + [layer]

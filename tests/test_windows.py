@@ -184,10 +184,11 @@ def test_judge_windows_runs_every_window_in_batches_in_order():
         return values, np.stack([np.full((2, 2, 2), v) for v in values])
 
     corners = [(i, 0, 0) for i in range(7)]
-    p, cams = judge_windows(corners, lambda c: np.full((1, 2), c[0]), predictor, batch_size=3)
+    p, cams = judge_windows(corners, lambda c: np.full((1, 2), c[0]), predictor, inputs_per_call=3)
     assert calls == [3, 3, 1]  # batches of 3, the last one short
     assert p.tolist() == [2.0 * i for i in range(7)]  # one answer per window, in order
     assert cams.shape == (7, 2, 2, 2) and cams[4, 0, 0, 0] == 8.0
 
     p, cams = judge_windows(corners[:2], lambda c: np.zeros(1), lambda x: (np.zeros(len(x)), None))
     assert p.shape == (2,) and cams is None  # a network without Grad-CAM
+    assert judge_windows([], lambda c: np.zeros(1), predictor)[0].shape == (0,)

@@ -1,6 +1,6 @@
 """The evaluation report's plots: ROC, precision-recall, confusion matrix, reliability diagram,
 accuracy per defect class and by hole radius / wall thickness. Several models overlay in one
-plot, so the seed's side-by-side comparison is one look.
+plot, so comparing them is one look.
 
 Figures are `matplotlib.figure.Figure` objects saved through the Agg canvas (see render.py):
 nothing is registered with pyplot, no display is needed.

@@ -24,7 +24,6 @@ voxel counts at 64^3 and scale with the grid's area; other resolutions are not c
 from __future__ import annotations
 
 import time
-from collections.abc import Collection
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
@@ -68,14 +67,9 @@ class RuleBaseline:
         """The baseline at a dataset's thresholds (its dataset.json "thresholds")."""
         return cls(thresholds_from_dict(ds.info["thresholds"]), params)
 
-    def measure(
-        self,
-        voxels: np.ndarray,
-        kinds: Collection[str] = ("hole", "wall"),
-        core: tuple[np.ndarray, np.ndarray] | None = None,
-    ) -> RuleMeasurements:
-        """Counts and size estimates on one grid (see `measure`)."""
-        return measure(voxels, self.thresholds, self.params, kinds, core)
+    def measure(self, voxels: np.ndarray) -> RuleMeasurements:
+        """Counts and size estimates on one grid (geometry.rule_sizes.measure)."""
+        return measure(voxels, self.thresholds, self.params)
 
     def evidence(self, m: RuleMeasurements, resolution: int = REFERENCE_RESOLUTION) -> float:
         """The larger count-to-limit ratio: above 1 means not printable. Limits scale with the

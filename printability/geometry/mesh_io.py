@@ -123,10 +123,12 @@ def repair_mesh(mesh: trimesh.Trimesh, name: str | Path = "<mesh>") -> trimesh.T
         raise MeshError(name, f"only {len(mesh.faces)} valid triangles")
     _note(repaired, drop_duplicate_bodies(mesh), "duplicated shell")
     trimesh.repair.fix_winding(mesh)
-    open_edges = _boundary_edge_count(mesh)
+    uses = _edge_use_counts(mesh)
+    open_edges = int((uses == 1).sum())  # the rim of every hole in the surface
     if open_edges:
         trimesh.repair.fill_holes(mesh)
-        still_open = _boundary_edge_count(mesh)
+        uses = _edge_use_counts(mesh)
+        still_open = int((uses == 1).sum())
         _note(repaired, open_edges - still_open, "boundary edge", "closed")
         if still_open:
             share = opening_share(mesh)
@@ -136,7 +138,7 @@ def repair_mesh(mesh: trimesh.Trimesh, name: str | Path = "<mesh>") -> trimesh.T
                     f"{still_open} boundary edges)",
                 )  # fmt: skip
             _note(repaired, still_open, "boundary edge", "left open (inside by winding number)")
-    shared = int((_edge_use_counts(mesh) > 2).sum())  # edges of three or more faces
+    shared = int((uses > 2).sum())  # edges of three or more faces
     _note(repaired, shared, "non-manifold edge", "kept (inside by winding number)")
     volume = orient_bodies(mesh)
     if not abs(volume) > 1e-9 * max(float(mesh.extents.max()), 1e-12) ** 3:
@@ -158,8 +160,8 @@ def opening_share(mesh: trimesh.Trimesh) -> float:
     faces = np.asarray(mesh.faces)
     directed = np.concatenate([faces[:, [0, 1]], faces[:, [1, 2]], faces[:, [2, 0]]])
     undirected = np.sort(directed, axis=1)
-    _, inverse, counts = np.unique(undirected, axis=0, return_inverse=True, return_counts=True)
-    rim = directed[counts[inverse.ravel()] == 1]
+    _, inverse, counts = np.unique(_edge_keys(undirected), return_inverse=True, return_counts=True)
+    rim = directed[counts[inverse] == 1]
     if len(rim) == 0:
         return 0.0
     n = len(mesh.vertices)
@@ -304,20 +306,18 @@ def _scale_to_mm(
     return UNITS_TO_MM[guessed], guessed, None if guessed == "mm" else guessed
 
 
-def _boundary_edge_count(mesh: trimesh.Trimesh) -> int:
-    """Edges used by exactly one face: the rim of every hole in the surface."""
-    return int((_edge_use_counts(mesh) == 1).sum())
-
-
 def _edge_use_counts(mesh: trimesh.Trimesh) -> np.ndarray:
     """How many faces use each distinct edge: 2 on a closed manifold surface."""
     edges = mesh.edges_sorted
     if len(edges) == 0:
         return np.zeros(0, int)
-    # one int64 key per edge, in the rows' lexicographic order: a 1-D unique is far faster than
-    # np.unique(axis=0) on the rows
-    keys = edges[:, 0].astype(np.int64) * (int(edges.max()) + 1) + edges[:, 1]
-    return np.unique(keys, return_counts=True)[1]
+    return np.unique(_edge_keys(edges), return_counts=True)[1]
+
+
+def _edge_keys(sorted_edges: np.ndarray) -> np.ndarray:
+    """One int64 per (a, b) edge row with a <= b, in the rows' lexicographic order: a 1-D
+    np.unique on these is far faster than np.unique(axis=0) on the rows."""
+    return sorted_edges[:, 0].astype(np.int64) * (int(sorted_edges.max()) + 1) + sorted_edges[:, 1]
 
 
 def _first_line(exc: Exception) -> str:

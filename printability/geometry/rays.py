@@ -22,6 +22,9 @@ import numpy as np
 
 PAIRS_PER_CHUNK = 2_000_000  # (ray, triangle) pairs per numpy pass, to bound memory
 PARALLEL = 1e-12  # |det| at most this: a ray along the plane of a (or a degenerate) triangle
+# a parity test counts every crossing, however thin the triangle looks along the ray: only a ray
+# exactly in a triangle's plane (det 0 up to rounding) is left out
+PARITY_PARALLEL = 1e-18
 
 
 def first_hits(
@@ -49,7 +52,8 @@ def crossed(point: np.ndarray, direction: np.ndarray, triangles: np.ndarray) -> 
     each belongs to, the parity of the crossings tells whether `point` lies inside."""
     if len(triangles) == 0:
         return np.zeros(0, bool)
-    t = _distances_from(np.asarray(point, float), np.asarray(direction, float)[None], triangles)
+    direction = np.asarray(direction, float)[None]
+    t = _distances_from(np.asarray(point, float), direction, triangles, PARITY_PARALLEL)
     return np.isfinite(t[0])
 
 
@@ -58,7 +62,7 @@ class RayTree:
     to single precision; see the module's note)."""
 
     def __init__(self, vertices: np.ndarray, faces: np.ndarray) -> None:
-        import igl  # here: it takes about half a second to import, and most parts never need it
+        import igl  # here: it is slow to import, and most parts never need it
 
         self.vertices = np.ascontiguousarray(vertices, dtype=np.float64)
         self.faces = np.ascontiguousarray(faces, dtype=np.int64)
@@ -88,7 +92,9 @@ def _nearest(t: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
     return best, np.where(np.isfinite(best), nearest, -1)
 
 
-def _distances_from(point: np.ndarray, directions: np.ndarray, triangles: np.ndarray) -> np.ndarray:
+def _distances_from(
+    point: np.ndarray, directions: np.ndarray, triangles: np.ndarray, parallel: float = PARALLEL
+) -> np.ndarray:
     """(R, T) distances from one `point` along each direction to each triangle (inf: missed).
     The point's per-triangle terms are computed once, so every (ray, triangle) quantity is one
     matrix product: det = -d.N, u = d.(e2 x s) / det, v = d.(s x e1) / det, and t =
@@ -98,7 +104,7 @@ def _distances_from(point: np.ndarray, directions: np.ndarray, triangles: np.nda
     s = point - v0
     q = _cross(s, e1)
     det = -directions @ _cross(e1, e2).T
-    ok = np.abs(det) > PARALLEL
+    ok = np.abs(det) > parallel
     inv = np.where(ok, 1.0 / np.where(ok, det, 1.0), 0.0)
     u = (directions @ _cross(e2, s).T) * inv
     v = (directions @ q.T) * inv

@@ -121,12 +121,12 @@ def _distance_to(
     for _ in range(crossings):
         if len(active) == 0:
             break
-        hit, _ = tree.first_hits(start[active], directions[active])
-        met = np.isfinite(hit)
-        active, hit = active[met], hit[met]
-        beyond = start[active] + directions[active] * (hit + probe_mm)[:, None]
+        length, _ = tree.first_hits(start[active], directions[active])
+        met = np.isfinite(length)
+        active, length = active[met], length[met]
+        beyond = start[active] + directions[active] * (length + probe_mm)[:, None]
         done = np.ones(len(active), bool) if crossings == 1 else inside(beyond) == into_material
-        travelled[active] += hit + probe_mm / 2
+        travelled[active] += length + probe_mm / 2
         distance[active[done]] = travelled[active[done]]
         start[active[~done]] = beyond[~done]
         travelled[active[~done]] += probe_mm / 2

@@ -38,8 +38,8 @@ MAX_WINDING_POINTS = 4_000_000
 def voxelize(
     mesh: trimesh.Trimesh, config: VoxelConfig, placement: GridPlacement | None = None
 ) -> tuple[np.ndarray, GridPlacement]:
-    """Place a watertight mesh in the grid (align, centre, scale; or the `placement` given,
-    from place_in_grid) and voxelize it to N^3 bool."""
+    """Place a mesh (closed, or open with small gaps) in the grid (align, centre, scale; or the
+    `placement` given, from place_in_grid) and voxelize it to N^3 bool."""
     placement = placement or place_in_grid(mesh, config)
     vertices = placement.to_voxels(mesh.vertices)
     return voxelize_vertices(vertices, np.asarray(mesh.faces), config.resolution), placement
@@ -52,7 +52,7 @@ def voxelize_at_pitch(
     margin: int = 2,
     like: GridPlacement | None = None,
 ) -> tuple[np.ndarray, GridPlacement]:
-    """Voxelize a watertight mesh at `pitch_mm` into a grid just large enough for it (plus
+    """Voxelize a mesh at `pitch_mm` into a grid just large enough for it (plus
     `margin` empty voxels per side): the part keeps its size in mm, so a large part gets a
     large, non-cubic grid (checked in windows by `inspect.windows`). `like`: a placement whose
     frame (origin and axes) to reuse (see place_at_pitch)."""
@@ -110,7 +110,7 @@ def _fill_along(
 def _decide_by_winding_number(grid: np.ndarray, unsure: np.ndarray, triangles: np.ndarray) -> None:
     """Fill in, in place, the `unsure` voxels (rays through gaps along every axis, or
     disagreeing) from the generalised winding number at their centres. libigl is imported
-    here, not at the top: it takes about half a second, and closed meshes never need it."""
+    here, not at the top: it is slow to import, and closed meshes never need it."""
     import igl
 
     centres = np.argwhere(unsure).astype(np.float64) + 0.5

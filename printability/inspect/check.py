@@ -3,7 +3,7 @@
 Per part: the mesh is read and repaired, voxelized exactly as the checkpoint's training data
 (its VoxelConfig) or, when that makes a voxel thicker than the process's thinnest wall, at the
 process's pitch and cut into overlapping windows of the network's input size (`windows.py`);
-judged by the network (P(printable), the lowest over the windows), measured by the rule baseline
+judged by the network (P(printable), the lowest over the windows), measured by the rule measurements
 (smallest hole diameter and thinnest wall, converted to mm with the part's voxel pitch) and
 compared with a process's limits, and the most suspicious region (the peak of a 3D Grad-CAM in
 the worst window) is mapped back to the part's own coordinates in mm. A part is printable when
@@ -235,7 +235,7 @@ class Checker:
             can_explain = cam is not None or self.weights is not None
             if self.explain and can_explain and not result.network_printable:  # where
                 offset = np.array(corner) - pads[k]
-                features = network_input(k, corner)
+                features = network_input(k, corner) if cam is None else None  # for torch
                 to_locate.append((result, window, placement, offset, cam, features, mesh))
             if self.keep_maps:
                 result.solid = window

@@ -110,9 +110,9 @@ def feed_name(input_name: str) -> str:
 def cam_model(model: nn.Module, resolution: int, input_name: str) -> nn.Module | None:
     """The network with its Grad-CAM as a second output, where the export can carry it, else
     None: a DistNet whose Grad-CAM layer is its last block, or a FastNet whose Grad-CAM layer
-    at this resolution is features.5, on an even grid (N a multiple of 16) so that
+    on this input is features.5, on an even grid (N a multiple of 16) so that
     `FastNetWithCam` can route the 2x max-pool's gradient block by block."""
-    layer = default_layer(model, resolution, input_name)
+    layer = default_layer(model, input_name)
     if isinstance(model, DistNet) and layer is model.features[-1]:
         return DistNetWithCam(model)
     if isinstance(model, FastNet) and resolution % 16 == 0 and layer is model.features[5]:

@@ -31,19 +31,15 @@ from printability.inspect.heat import PEAK_TOP_FRACTION, peak  # noqa: F401 (thi
 from printability.models.registry import spec_of
 
 
-def default_layer(
-    model: nn.Module, resolution: int = 64, input_name: str = LEGACY_INPUT
-) -> nn.Module:
+def default_layer(model: nn.Module, input_name: str = LEGACY_INPUT) -> nn.Module:
     """The Grad-CAM target layer of a registry model on input `input_name`, as the registry
     records it (ModelSpec.cam_layers): the last block whose output is still at least N/8 cells
     wide for an N^3 grid, so that a defect a few voxels across is not smeared over a large part
     of the part. Block outputs (after BatchNorm and ReLU, or the residual sum) rather than raw
     conv outputs, as in the original Grad-CAM; bench/explain.py compares the layers.
 
-    `resolution` is unused (the registered layers are the same at every N) and kept for
-    callers. A model not built by `create_model` has no registry entry: pass `layer=` to
-    `grad_cam` instead."""
-    del resolution
+    The registered layer is the same at every N. A model not built by `create_model` has no
+    registry entry: pass `layer=` to `grad_cam` instead."""
     layers = spec_of(model).cam_layers
     if input_name not in layers:
         raise ValueError(f"{type(model).__name__}: no Grad-CAM layer registered for {input_name!r}")
@@ -103,7 +99,7 @@ def grad_cam(
     else:
         x = torch.as_tensor(np.asarray(inputs, np.float32), device=parameter.device)
     if layer is None:
-        layer = default_layer(model, size[-1], input_name)
+        layer = default_layer(model, input_name)
     layers = [layer] if isinstance(layer, (str, nn.Module)) else list(layer)
     modules = [model.get_submodule(m) if isinstance(m, str) else m for m in layers]
 

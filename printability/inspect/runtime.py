@@ -18,6 +18,8 @@ from typing import Any, Protocol
 
 import numpy as np
 
+from printability.data.inputs import LEGACY_INPUT
+
 METADATA_PREFIX = "printability."  # the keys inspect/export.py writes into an ONNX file
 
 
@@ -51,7 +53,8 @@ class OnnxNetwork:
             raise ValueError(f"{path}: not a readable ONNX model ({first})") from None
         meta = self.session.get_modelmeta().custom_metadata_map
         self.data: dict[str, Any] = json.loads(meta.get(f"{METADATA_PREFIX}data", "{}"))
-        self.input_name: str = json.loads(meta.get(f"{METADATA_PREFIX}model_input", '"occupancy"'))
+        input_key = f"{METADATA_PREFIX}model_input"
+        self.input_name: str = json.loads(meta[input_key]) if input_key in meta else LEGACY_INPUT
         self.feed_name = self.session.get_inputs()[0].name
         self.has_cam = len(self.session.get_outputs()) > 1  # export.cam_model
 

@@ -1,7 +1,7 @@
 """Large parts at a fine pitch: which pitch a part is checked at, and its grid cut into
 overlapping windows of the network's input size.
 
-The networks were trained on whole parts fitted to an N^3 grid, so a part much larger than the
+The networks judge an N^3 grid, and a part fitted to it whole that is much larger than the
 features that matter (a 200 mm bracket with 1 mm walls) loses them: at 64^3 its voxels are over
 3 mm. Such a part is instead voxelized at a fixed pitch into a grid sized to it, and the network
 judges every N^3 window of that grid that holds both material and air; windows overlap by a
@@ -205,20 +205,24 @@ def windows(
 
 
 def judge_windows(
-    windows: Sequence[Window],
+    regions: Sequence[Window],
     window_input: Callable[[Window], np.ndarray],
     predictor: Predictor,
     *,
-    batch_size: int = 16,
+    inputs_per_call: int = 16,
     progress: bool = False,
 ) -> tuple[np.ndarray, np.ndarray | None]:
-    """Run `predictor` over every window's network input (made by `window_input`, batch by batch,
-    so only one batch of inputs is in memory): P(printable) per window, in order, and the
-    coarse Grad-CAMs where the predictor gives them (else None)."""
-    starts = range(0, len(windows), batch_size)
+    """Run `predictor` over every window's network input (made by `window_input`, a call's
+    worth at a time, so only those inputs are in memory): P(printable) per window, in order, and
+    the coarse Grad-CAMs where the predictor gives them (else None)."""
+    if not regions:
+        return np.zeros(0), None
+    starts = range(0, len(regions), inputs_per_call)
     if progress:
         starts = tqdm(starts, desc="windows", unit="batch", leave=False)
-    outputs = [predictor([window_input(w) for w in windows[i : i + batch_size]]) for i in starts]
+    outputs = [
+        predictor([window_input(w) for w in regions[i : i + inputs_per_call]]) for i in starts
+    ]
     probabilities = np.concatenate([p for p, _ in outputs])
     cams = None if outputs[0][1] is None else np.concatenate([c for _, c in outputs])
     return probabilities, cams

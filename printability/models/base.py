@@ -1,5 +1,5 @@
-"""The contract every registry network follows, so that training, Grad-CAM and export treat
-them alike."""
+"""The contract every registry network follows: a feature map, then a head, and for networks
+with a location head the map that head reads, so that one `forward` serves them all."""
 
 from __future__ import annotations
 

@@ -13,8 +13,8 @@ from printability.models.layers import GlobalAvgMaxPool, conv_bn_relu
 class FullResolutionStem(nn.Module):
     """3^3 conv over every voxel, then 2x max-pool, then BatchNorm + ReLU, computed in fp32.
 
-    Why: the defects are 1-2 voxel walls and 2-4 voxel holes. A cheaper first layer (stride-2 conv,
-    4^3 patches, space-to-depth, fixed average/max/min pooling of the input) does not fit even
+    Why: the defects are walls of 1-2 voxels and holes of 3-6. A cheaper first layer (stride-2
+    conv, 4^3 patches, space-to-depth, fixed average/max/min pooling of the input) does not fit even
     256 training samples (bench/first_layers.py); a filter that sees every voxel, followed by a
     max over each 2^3 block, learns them at once. Pooling before BatchNorm and ReLU (both
     monotone, so the max is the same up to BN's sign) halves the full-resolution passes, and

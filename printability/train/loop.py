@@ -54,6 +54,8 @@ class StopTraining(Exception):
 
     The epoch's checkpoints are kept, no test metrics are written, the tracked run ends as
     KILLED (any other exception ends it as FAILED), and the exception reaches train's caller.
+    Single-process runs only: the callback runs on the main rank, and the other ranks would
+    wait for it at the next barrier (`tune` trains one process per trial).
     """
 
 
@@ -73,7 +75,8 @@ def train(
     `dist` picks the data-parallel engine: "auto" (torchrun's if its environment is set, else
     one process), "torch" or "horovod" (see printability.train.distributed). `resume`
     continues from OUT/last.pt; `track` logs the run to MLflow. `on_epoch` is called on the
-    main rank after each epoch's checkpoints are written; it may raise StopTraining.
+    main rank after each epoch's checkpoints are written; in a single-process run it may raise
+    StopTraining.
     Returns the test metrics of the best checkpoint (also OUT/metrics.json).
     """
     ctx = distributed.setup(dist)

@@ -1,4 +1,4 @@
-"""Experiment tracking in MLflow (the 2021 system's choice), or nowhere with --no-mlflow.
+"""Experiment tracking in MLflow, or nowhere with --no-mlflow.
 
 Default store: a local sqlite file and an artifact folder, no server; MLFLOW_TRACKING_URI is
 respected. Browse with `mlflow ui --backend-store-uri sqlite:///mlflow.db --host 127.0.0.1`.
