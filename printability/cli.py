@@ -652,7 +652,7 @@ def _cmd_tune(args: argparse.Namespace) -> int:
     summary = tune(
         args.data,
         args.out,
-        config=settings,
+        settings=settings,
         base=base,
         track=not args.no_mlflow,
         progress=args.progress,

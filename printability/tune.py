@@ -179,45 +179,45 @@ def tune(
     data: str | Path,
     out: str | Path | None = None,
     *,
-    config: TuneConfig | None = None,
+    settings: TuneConfig | None = None,
     base: TrainConfig | None = None,
     track: bool = True,
     progress: bool = False,
 ) -> dict[str, Any]:
-    """Run `config.trials` more trials (or until `config.timeout` seconds) of the study
-    `config.study_name` in `config.storage` (default sqlite:///optuna.db in the current folder).
+    """Run `settings.trials` more trials (or until `settings.timeout` seconds) of the study
+    `settings.study_name` in `settings.storage` (default sqlite:///optuna.db in this folder).
 
     `base` holds the TrainConfig fields that are not searched (precision, workers, patience,
-    ...); `config`'s epochs, max_train_samples and seed override it. Trial runs go to
+    ...); `settings`' epochs, max_train_samples and seed override it. Trial runs go to
     OUT/trial-NNNN (default OUT: runs/tune/STUDY); `track` logs them to MLflow, `progress`
     shows their progress bars. Returns a summary (also OUT/summary.json): trial counts by
     state, the best value, trial, parameters and config, and the files written.
     """
-    config = config or TuneConfig()
+    settings = settings or TuneConfig()
     data = Path(data)
-    _check_inputs(data, config)
-    out = Path(out) if out is not None else Path("runs/tune") / config.study_name
+    _check_inputs(data, settings)
+    out = Path(out) if out is not None else Path("runs/tune") / settings.study_name
     out.mkdir(parents=True, exist_ok=True)
     base = replace(
         base or TrainConfig(),
-        epochs=config.epochs,
-        max_train_samples=config.max_train_samples,
-        **({} if config.seed is None else {"seed": config.seed}),
+        epochs=settings.epochs,
+        max_train_samples=settings.max_train_samples,
+        **({} if settings.seed is None else {"seed": settings.seed}),
     )
-    models = list(config.models)
+    models = list(settings.models)
     # the study's large networks are at chance for the first epochs; judge them on the second half
     study = open_study(
-        config.storage, config.study_name, config.seed, warmup_epochs=config.epochs // 2
+        settings.storage, settings.study_name, settings.seed, warmup_epochs=settings.epochs // 2
     )
     _check_models(study, models)
     if not study.get_trials(deepcopy=False):
         study.enqueue_trial(base_params(base, models), skip_if_exists=True)
     objective = _objective(data, out, base, models, track, progress)
-    parent = _parent_run(study, config.storage, data, models, base) if track else None
-    return _optimize(study, objective, config, out, parent)
+    parent = _parent_run(study, settings.storage, data, models, base) if track else None
+    return _optimize(study, objective, settings, out, parent)
 
 
-def _check_inputs(data: Path, config: TuneConfig) -> None:
+def _check_inputs(data: Path, settings: TuneConfig) -> None:
     """Clear errors now rather than one per trial: one process, a dataset, known models."""
     if int(os.environ.get("WORLD_SIZE", "1")) > 1 or "HOROVOD_RANK" in os.environ:
         raise ValueError(
@@ -225,8 +225,8 @@ def _check_inputs(data: Path, config: TuneConfig) -> None:
             "`printability tune` processes on one --storage, not torchrun or horovodrun"
         )
     read_info(data)
-    unknown = [m for m in config.models if m not in MODELS]
-    if not config.models or unknown:
+    unknown = [m for m in settings.models if m not in MODELS]
+    if not settings.models or unknown:
         names = ", ".join(unknown) or "(none given)"
         raise ValueError(f"unknown model(s) {names}; choose from {', '.join(MODELS)}")
 
@@ -264,7 +264,7 @@ def _objective(
 def _optimize(
     study: optuna.Study,
     objective: Callable[[optuna.Trial], float],
-    config: TuneConfig,
+    settings: TuneConfig,
     out: Path,
     parent: MlflowTracker | None,
 ) -> dict[str, Any]:
@@ -276,15 +276,15 @@ def _optimize(
         try:
             study.optimize(
                 objective,
-                n_trials=config.trials,
-                timeout=config.timeout,
+                n_trials=settings.trials,
+                timeout=settings.timeout,
                 catch=(RuntimeError,),  # one trial's torch error (out of memory) fails that trial
                 callbacks=callbacks,
                 gc_after_trial=True,
             )
         except KeyboardInterrupt:
             interrupted = True
-        summary = _summary(study, config.storage, out, time.perf_counter() - start)
+        summary = _summary(study, settings.storage, out, time.perf_counter() - start)
         summary["interrupted"] = interrupted
         summary["files"] = write_outputs(study, out, summary)
         if parent is not None:

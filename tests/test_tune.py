@@ -29,14 +29,14 @@ def study(train_data, tmp_path_factory):
     first = tune(
         train_data,
         root / "out",
-        config=TuneConfig(trials=3, storage=storage, study_name="s", seed=0, **QUICK),
+        settings=TuneConfig(trials=3, storage=storage, study_name="s", seed=0, **QUICK),
         base=BASE,
         track=False,
     )
     second = tune(
         train_data,
         root / "out",
-        config=TuneConfig(trials=2, storage=storage, study_name="s", seed=1, **QUICK),
+        settings=TuneConfig(trials=2, storage=storage, study_name="s", seed=1, **QUICK),
         base=BASE,
         track=False,
     )
@@ -132,7 +132,7 @@ def test_trials_are_mlflow_runs_nested_under_the_study(train_data, tmp_path, mon
     mlflow.set_tracking_uri(uri)
     storage = f"sqlite:///{tmp_path / 'o.db'}"
     settings = TuneConfig(trials=1, storage=storage, study_name="nest", **QUICK)
-    tune(train_data, "out", config=settings, base=BASE)
+    tune(train_data, "out", settings=settings, base=BASE)
 
     def stop(epoch, row):
         raise PrunedTrial(f"epoch {epoch}")

@@ -205,8 +205,7 @@ def clipped_sq_distance(mask: np.ndarray, outside_is_feature: bool) -> np.ndarra
     squared per-axis offsets, so it separates into one 1-D pass per axis (a min over the
     offsets -CLIP_VOX..CLIP_VOX, as in Felzenszwalb and Huttenlocher's transform), and no
     per-axis offset of a point within CLIP_VOX is larger than CLIP_VOX. In uint8 and limited
-    to the clip, this is faster than scipy's exact transform of the whole grid
-    (bench/distance_transform.py)."""
+    to the clip, this is faster than an exact transform of the whole grid."""
     clip = CLIP_VOX
     far = clip * clip + 1  # "no feature within reach"; far + clip^2 still fits in uint8
     dist = np.where(mask, far, 0).astype(np.uint8)
