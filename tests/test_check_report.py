@@ -12,8 +12,10 @@ import pytest
 from printability.inspect.check import PartCheck
 from printability.inspect.report import (
     VIEWS,
+    failed_checks,
     heatmap_3d_figure,
     hot_voxels,
+    process_line,
     surface_voxels,
     write_check_report,
 )
@@ -115,3 +117,34 @@ def test_a_part_failing_only_the_process_limits_gets_its_problems_and_places(tmp
     page = write_check_report([row], tmp_path / "r.html").read_text()
     assert "plate.stl: not printable for fdm" in page
     assert "wall 1.00 mm &lt; 1.2 mm at (60.0, 49.5, 0.0) mm" in page and "<img" not in page
+
+
+def test_the_page_names_the_process_its_limits_and_each_failed_check(tmp_path):
+    solid, heat, peak = _part()
+    row = PartCheck(file="narrow.stl", printable=False, probability=0.02, network_printable=False,
+                    network_threshold=0.5, process="fdm", process_ok=False, hole_limit_mm=2.0,
+                    wall_limit_mm=1.2, min_hole_diameter_mm=1.6, pitch_mm=0.5,
+                    problems=["hole 1.60 mm < 2.0 mm"], solid=solid, heatmap=heat,
+                    peak_vox=peak)  # fmt: skip
+    assert failed_checks(row) == [
+        "network: P(printable) 0.020 < 0.5",
+        "hole diameter 1.60 mm < 2.0 mm",
+    ]
+    line = process_line([PartCheck(file="x.stl", error="empty file"), row])
+    assert line.startswith("Process: fdm, fused deposition modelling (ABS/PC).")
+    assert "thinnest wall 1.2 mm, smallest hole diameter 2.0 mm" in line and "0.5" in line
+    page = write_check_report([row], tmp_path / "r.html").read_text()
+    assert line in page and "<li>hole diameter 1.60 mm &lt; 2.0 mm</li>" in page
+    assert "smallest hole diameter 1.60 mm" in page
+
+
+def test_a_part_only_the_network_fails_says_its_sizes_pass(tmp_path):
+    solid, heat, peak = _part()
+    row = PartCheck(file="n.stl", printable=False, probability=0.0, network_printable=False,
+                    network_threshold=0.5, process="fdm", process_ok=True, hole_limit_mm=2.0,
+                    wall_limit_mm=1.2, pitch_mm=0.5, solid=solid, heatmap=heat,
+                    peak_vox=peak)  # fmt: skip
+    assert failed_checks(row) == ["network: P(printable) 0.000 < 0.5"]
+    page = write_check_report([row], tmp_path / "r.html").read_text()
+    assert "passed: hole and wall sizes within the process&#x27;s limits" in page
+    assert process_line([PartCheck(file="x.stl", error="bad")]) == "No part could be judged."

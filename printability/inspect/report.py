@@ -1,5 +1,6 @@
-"""`check --report OUT.html`: one self-contained page with the verdict table and, for every part
-judged not printable, where the network sees the problem: three slices through the Grad-CAM
+"""`check --report OUT.html`: one self-contained page with the process and its limits, the
+verdict table and, for every part judged not printable, the checks it failed and where the
+network sees the problem: three slices through the Grad-CAM
 peak (the part in grey, the heatmap over it), the heatmap's projections along each axis, and a
 3D view from two sides (the part's surface voxels, translucent, with the hot voxels over it).
 For a large part checked in windows, the pictures show the window the network liked least."""
@@ -17,6 +18,7 @@ from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
 from printability.inspect.check import PartCheck, format_table
+from printability.inspect.processes import PROCESSES
 
 AXES = ("x", "y", "z")
 HOT = 0.5  # Grad-CAM level from which a voxel is drawn as hot in the 3D view
@@ -128,6 +130,9 @@ def write_check_report(results: Sequence[PartCheck], path: str | Path) -> Path:
             sections.append(_rules_only_section(r))
         if r.heatmap is None or r.solid is None or r.peak_vox is None:
             continue
+        passed = ["hole and wall sizes within the process's limits"] if r.process_ok else []
+        checks = "".join(f"<li>{_e(c)}</li>" for c in failed_checks(r))
+        checks += "".join(f"<li>passed: {_e(c)}</li>" for c in passed)
         png = _png(heatmap_figure(r.solid, r.heatmap, r.peak_vox))
         png_3d = _png(heatmap_3d_figure(r.solid, r.heatmap, r.peak_vox))
         where = (
@@ -137,12 +142,13 @@ def write_check_report(results: Sequence[PartCheck], path: str | Path) -> Path:
         if r.windows > 1 and r.grid is not None:  # the pictures show the worst window only
             sizes.append(f"the worst of {r.windows} windows of a {'x'.join(map(str, r.grid))} grid")
         if r.min_hole_diameter_mm is not None:
-            sizes.insert(0, f"smallest hole {r.min_hole_diameter_mm:.2f} mm")
+            sizes.insert(0, f"smallest hole diameter {r.min_hole_diameter_mm:.2f} mm")
         if r.min_wall_mm is not None:
             sizes.insert(0, f"thinnest wall {r.min_wall_mm:.2f} mm")
         sections.append(
             f"<h2>{_e(Path(r.file).name)}: not printable</h2><p>P(printable) {r.probability:.3f};"
             f" most suspicious region{_e(where)} (part coordinates); {_e(', '.join(sizes))}.</p>"
+            f"<p>Failed:</p><ul>{checks}</ul>"
             f"<img alt='Grad-CAM of {_e(r.file)}' src='data:image/png;base64,{png}'>"
             f"<img alt='3D view of the Grad-CAM over {_e(r.file)}'"
             f" src='data:image/png;base64,{png_3d}'>"
@@ -151,13 +157,42 @@ def write_check_report(results: Sequence[PartCheck], path: str | Path) -> Path:
         "<!DOCTYPE html><html><head><meta charset='utf-8'><title>printability check</title>"
         "<style>body{font-family:system-ui,sans-serif;max-width:1200px;margin:2em auto}"
         "pre{background:#f6f8fa;padding:1em;overflow-x:auto}img{max-width:100%}</style>"
-        f"</head><body><h1>printability check</h1><pre>{_e(format_table(results))}</pre>"
+        f"</head><body><h1>printability check</h1><p>{_e(process_line(results))}</p>"
+        f"<pre>{_e(format_table(results))}</pre>"
         + ("".join(sections) or "<p>No part was judged not printable.</p>")
         + "</body></html>\n"
     )
     path.parent.mkdir(parents=True, exist_ok=True)
     path.write_text(page, encoding="utf-8")
     return path
+
+
+def process_line(results: Sequence[PartCheck]) -> str:
+    """What the parts were held to, for the top of the page: the process and its limits, and
+    the network's threshold (from the first row that was judged)."""
+    judged = [r for r in results if r.hole_limit_mm is not None]
+    if not judged:
+        return "No part could be judged."
+    r = judged[0]
+    process = PROCESSES.get(r.process)
+    name = f"{r.process}, {process.description}" if process else r.process
+    return (
+        f"Process: {name}. Limits: thinnest wall {r.wall_limit_mm} mm, smallest hole diameter "
+        f"{r.hole_limit_mm} mm. The network objects under P(printable) {r.network_threshold}."
+    )
+
+
+def failed_checks(r: PartCheck) -> list[str]:
+    """Each check a part failed, in words with the margin: the network (its P against the
+    threshold) and every hole diameter or wall under the process's limit."""
+    failed = []
+    if r.network_printable is False and r.probability is not None:
+        threshold = "its threshold" if r.network_threshold is None else r.network_threshold
+        failed.append(f"network: P(printable) {r.probability:.3f} < {threshold}")
+    for problem in r.problems:
+        kind, _, rest = problem.partition(" ")
+        failed.append(f"{'hole diameter' if kind == 'hole' else kind} {rest}")
+    return failed
 
 
 def _rules_only_section(r: PartCheck) -> str:
