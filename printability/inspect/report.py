@@ -1,9 +1,9 @@
-"""`check --report OUT.html`: one self-contained page with the process and its limits, the
-verdict table and, for every part judged not printable, the checks it failed and where the
-network sees the problem: three slices through the Grad-CAM
-peak (the part in grey, the heatmap over it), the heatmap's projections along each axis, and a
-3D view from two sides (the part's surface voxels, translucent, with the hot voxels over it).
-For a large part checked in windows, the pictures show the window the network liked least."""
+"""`check --report OUT.html`: one self-contained page with the process and its limits, the verdict
+table and, for every part judged not printable, the checks it failed and where the network sees
+the problem: three slices through the Grad-CAM peak (the part in grey, the heatmap over it), the
+heatmap's projections along each axis, and a 3D view from two sides (the part's surface voxels,
+translucent, with the hot voxels over it). For a large part checked in windows, the pictures
+show the window the network liked least."""
 
 from __future__ import annotations
 
