@@ -328,6 +328,16 @@ def _add_samples(sub: argparse._SubParsersAction) -> None:
     sa.set_defaults(func=_cmd_samples)
 
 
+def _add_serve(sub: argparse._SubParsersAction) -> None:
+    se = sub.add_parser("serve", help="a local web page to check a part (and a JSON endpoint)")
+    se.add_argument("--host", default="127.0.0.1",
+                    help="address to listen on (default: this machine only)")  # fmt: skip
+    se.add_argument("--port", type=int, default=8765, help="port (default: 8765)")
+    se.add_argument("--max-upload-mb", type=float, default=100.0,
+                    help="largest mesh upload, in MB (default: 100)")  # fmt: skip
+    se.set_defaults(func=_cmd_serve)
+
+
 def _add_tune(sub: argparse._SubParsersAction) -> None:
     tu = sub.add_parser(
         "tune", help="search hyperparameters with Optuna (one study shared by many processes)"
@@ -391,7 +401,8 @@ def _add_parts(sub: argparse._SubParsersAction) -> None:
 
 
 COMMANDS = (_add_generate, _add_show, _add_stats, _add_merge, _add_train, _add_evaluate,
-            _add_export, _add_check, _add_samples, _add_tune, _add_models, _add_parts)  # fmt: skip
+            _add_export, _add_check, _add_samples, _add_serve, _add_tune, _add_models,
+            _add_parts)  # fmt: skip
 """The subcommands in the order `printability --help` lists them."""
 
 
@@ -745,6 +756,14 @@ def _cmd_samples(args: argparse.Namespace) -> int:
     for path, (name, (_, _, printable)) in zip(write_examples(args.out), EXAMPLES.items(),
                                                strict=True):  # fmt: skip
         print(f"{path}  ({name}: {'printable' if printable else 'not printable'})")
+    return EXIT_OK
+
+
+def _cmd_serve(args: argparse.Namespace) -> int:
+    from printability.serve import serve
+
+    print(f"printability: the page is at http://{args.host}:{args.port}/ (Ctrl-C stops it)")
+    serve(host=args.host, port=args.port, max_upload_mb=args.max_upload_mb)
     return EXIT_OK
 
 

@@ -1,0 +1,165 @@
+"""`printability serve`: a local web page to check a part without a terminal, and the same JSON as
+`check --json` at POST /api/check for scripts.
+
+Built on Flask (pinned through MLflow, so nothing new is installed). The server binds to
+127.0.0.1 unless told otherwise, refuses uploads over `max_upload_mb` with a 413, answers a bad
+file with the CLI's one-line error as a 400, and reads each upload from a temporary folder that
+is removed when the request ends.
+"""
+
+from __future__ import annotations
+
+import json
+import tempfile
+from functools import lru_cache
+from html import escape
+from pathlib import Path
+
+from flask import Flask, Response, request
+from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
+from werkzeug.utils import secure_filename
+
+from printability.config import UNIT_CHOICES
+from printability.geometry.mesh_io import MESH_SUFFIXES
+from printability.inspect.check import Checker, PartCheck, format_table, to_json
+from printability.inspect.processes import PROCESSES, get_process, with_limits
+
+DEFAULT_PORT = 8765
+MAX_UPLOAD_MB = 100.0
+
+
+def create_app(*, max_upload_mb: float = MAX_UPLOAD_MB) -> Flask:
+    """The web app: GET / (the form), POST / (the form with the verdict and the report's
+    pictures) and POST /api/check (JSON, a list of one `check --json` row)."""
+    app = Flask(__name__)
+    app.config["MAX_CONTENT_LENGTH"] = int(max_upload_mb * 1024 * 1024)
+
+    @app.get("/")
+    def form() -> Response:
+        return Response(_page(), mimetype="text/html")
+
+    @app.post("/")
+    def check_page() -> tuple[Response, int]:
+        row, report = _check_upload(with_report=True)
+        status = 400 if row.error else 200
+        return Response(_page(row, report), mimetype="text/html"), status
+
+    @app.post("/api/check")
+    def check_api() -> tuple[Response, int]:
+        row, _ = _check_upload(with_report=False)
+        return Response(to_json([row]), mimetype="application/json"), 400 if row.error else 200
+
+    @app.errorhandler(RequestEntityTooLarge)
+    def too_large(_error: HTTPException) -> tuple[Response, int]:
+        message = f"upload over the {max_upload_mb:g} MB limit"
+        return _error_response(message), 413
+
+    @app.errorhandler(ValueError)
+    def bad_option(error: ValueError) -> tuple[Response, int]:
+        return _error_response(str(error).splitlines()[0]), 400
+
+    return app
+
+
+def serve(
+    *, host: str = "127.0.0.1", port: int = DEFAULT_PORT, max_upload_mb: float = MAX_UPLOAD_MB
+) -> None:
+    """Run the page until interrupted (Flask's own server: one user, on this machine)."""
+    create_app(max_upload_mb=max_upload_mb).run(host=host, port=port)
+
+
+def _check_upload(*, with_report: bool) -> tuple[PartCheck, str]:
+    """Check the uploaded `mesh` file with the form's process, limits and units; returns its row
+    and, when asked, the report page's body. The upload lives in a temporary folder that is
+    removed before returning."""
+    upload = request.files.get("mesh")
+    if upload is None or not upload.filename:
+        raise ValueError("no mesh file in the request (form field 'mesh')")
+    name = secure_filename(upload.filename) or "upload"
+    if Path(name).suffix.lower() not in MESH_SUFFIXES:
+        raise ValueError(f"{name}: unsupported format; use one of {', '.join(MESH_SUFFIXES)}")
+    checker = _checker(
+        request.form.get("process", "fdm"),
+        _optional_mm(request.form.get("min_wall")),
+        _optional_mm(request.form.get("min_hole")),
+        request.form.get("units", "auto"),
+        with_report,
+    )
+    with tempfile.TemporaryDirectory(prefix="printability-serve-") as folder:
+        path = Path(folder) / name
+        upload.save(path)
+        row = checker.check_file(path)
+    row.file = name  # the name the user knows, not the temporary path
+    if row.error:
+        row.error = row.error.replace(str(path), name)
+    report = ""
+    if with_report and row.printable is False:
+        from printability.inspect.report import write_check_report
+
+        with tempfile.TemporaryDirectory(prefix="printability-serve-") as folder:
+            page = write_check_report([row], path=Path(folder) / "report.html").read_text()
+        report = page[page.index("<body>") + len("<body>") : page.rindex("</body>")]
+    return row, report
+
+
+@lru_cache(maxsize=8)
+def _checker(
+    process: str, min_wall: float | None, min_hole: float | None, units: str, explain: bool
+) -> Checker:
+    """One Checker per setting (loading the model once), kept across requests."""
+    if units not in UNIT_CHOICES:
+        raise ValueError(f"unknown units {units!r}; choose from {', '.join(UNIT_CHOICES)}")
+    profile = with_limits(get_process(process), min_wall_mm=min_wall, min_hole_mm=min_hole)
+    return Checker(process=profile, units=units, explain=explain, keep_maps=explain)
+
+
+def _optional_mm(text: str | None) -> float | None:
+    """A form's size in mm: empty means the process's own; anything else must be above 0."""
+    if text is None or not text.strip():
+        return None
+    try:
+        value = float(text)
+    except ValueError:
+        value = -1.0
+    if not value > 0:
+        raise ValueError(f"{text!r}: a size in mm must be a number above 0")
+    return value
+
+
+def _error_response(message: str) -> Response:
+    """A one-line error: JSON for the API, the form with the message for the page."""
+    if request.path.startswith("/api/"):
+        return Response(json.dumps({"error": message}), mimetype="application/json")
+    return Response(_page(error=message), mimetype="text/html")
+
+
+def _page(row: PartCheck | None = None, report: str = "", error: str = "") -> str:
+    """The form, and below it the verdict table, the report's sections or an error."""
+    processes = "".join(
+        f"<option value='{name}'>{escape(name)}: {escape(p.description)}</option>"
+        for name, p in PROCESSES.items()
+    )
+    units = "".join(f"<option>{u}</option>" for u in UNIT_CHOICES)
+    result = ""
+    if error or (row is not None and row.error):
+        result = f"<p class='error'>error: {escape(error or row.error)}</p>"
+    elif row is not None:
+        verdict = "printable" if row.printable else "NOT printable"
+        result = f"<h2>{escape(row.file)}: {verdict}</h2><pre>{escape(format_table([row]))}</pre>"
+        result += report
+    return (
+        "<!DOCTYPE html><html><head><meta charset='utf-8'><title>printability</title>"
+        "<meta name='viewport' content='width=device-width'>"
+        "<style>body{font-family:system-ui,sans-serif;max-width:1100px;margin:2em auto;"
+        "padding:0 1em}pre{background:#f6f8fa;padding:1em;overflow-x:auto}img{max-width:100%}"
+        "label{display:inline-block;margin:.3em 1em .3em 0}.error{color:#b00020}</style></head>"
+        "<body><h1>printability: check a part</h1>"
+        "<form method='post' enctype='multipart/form-data'>"
+        f"<label>Mesh <input type='file' name='mesh' required></label>"
+        f"<label>Process <select name='process'>{processes}</select></label>"
+        "<label>Min wall mm <input name='min_wall' size='5' placeholder='process'></label>"
+        "<label>Min hole mm <input name='min_hole' size='5' placeholder='process'></label>"
+        f"<label>Units <select name='units'>{units}</select></label>"
+        "<button type='submit'>Check</button></form>"
+        f"{result}</body></html>\n"
+    )

@@ -1,0 +1,92 @@
+"""`printability serve`: the page and the JSON endpoint through Flask's test client, on the
+example boxes whose answers are known; bad files, bad options and oversize uploads."""
+
+from __future__ import annotations
+
+import io
+import json
+import tempfile
+from pathlib import Path
+
+import pytest
+
+from printability.inspect.samples import write_examples
+from printability.serve import create_app
+
+
+@pytest.fixture(scope="module")
+def examples(tmp_path_factory) -> dict[str, Path]:
+    return {p.stem: p for p in write_examples(tmp_path_factory.mktemp("examples"))}
+
+
+@pytest.fixture(scope="module")
+def client():
+    return create_app(max_upload_mb=5).test_client()
+
+
+def _post(client, url: str, name: str, data: bytes, **form: str):
+    fields = {"mesh": (io.BytesIO(data), name), **form}
+    return client.post(url, data=fields, content_type="multipart/form-data")
+
+
+def _leftovers() -> set[str]:
+    return {p.name for p in Path(tempfile.gettempdir()).glob("printability-serve-*")}
+
+
+def test_the_form_lists_every_process(client):
+    page = client.get("/").get_data(as_text=True)
+    assert "<form" in page and "name='mesh'" in page
+    assert all(f"value='{name}'" in page for name in ("fdm", "sla", "sls", "mjf", "metal"))
+
+
+def test_the_api_gives_check_json_for_good_and_bad_parts(client, examples):
+    before = _leftovers()
+    good = _post(client, "/api/check", "plain_box.stl", examples["plain_box"].read_bytes())
+    bad = _post(client, "/api/check", "thin.stl", examples["thin_wall"].read_bytes())
+    assert good.status_code == 200 and bad.status_code == 200
+    (row,) = json.loads(good.get_data())
+    assert row["file"] == "plain_box.stl" and row["printable"] is True
+    (row,) = json.loads(bad.get_data())
+    assert row["printable"] is False and row["min_wall_mm"] < row["wall_limit_mm"] == 1.2
+    assert _leftovers() == before  # every upload's folder is gone
+
+
+def test_the_form_fields_set_the_process_limits(client, examples):
+    data = examples["narrow_hole"].read_bytes()
+    (fdm,) = json.loads(_post(client, "/api/check", "n.stl", data).get_data())
+    (own,) = json.loads(
+        _post(client, "/api/check", "n.stl", data, process="sla", min_hole="3").get_data()
+    )
+    assert fdm["hole_limit_mm"] == 2.0 and own["process"] == "sla" and own["hole_limit_mm"] == 3.0
+    assert not own["process_ok"]  # its 2.4 mm hole is under your 3 mm
+
+
+def test_a_bad_file_gets_the_one_line_error_as_a_400(client):
+    empty = _post(client, "/api/check", "part.stl", b"")
+    assert empty.status_code == 400
+    (row,) = json.loads(empty.get_data())
+    assert row["error"] == "part.stl: empty file"
+    text = _post(client, "/api/check", "notes.txt", b"hello")
+    assert text.status_code == 400 and "unsupported format" in json.loads(text.get_data())["error"]
+    wall = _post(client, "/api/check", "p.stl", b"solid x", min_wall="thick")
+    assert wall.status_code == 400 and "must be a number above 0" in wall.get_data(as_text=True)
+    page = _post(client, "/", "part.stl", b"")
+    assert page.status_code == 400 and "error: part.stl: empty file" in page.get_data(as_text=True)
+
+
+def test_an_oversize_upload_is_refused_with_413():
+    small = create_app(max_upload_mb=0.01).test_client()  # about 10 KB
+    response = _post(small, "/api/check", "big.stl", b"solid big\n" + b" " * 20_000)
+    assert response.status_code == 413
+    assert json.loads(response.get_data()) == {"error": "upload over the 0.01 MB limit"}
+    page = _post(small, "/", "big.stl", b" " * 20_000)
+    assert page.status_code == 413 and "upload over the 0.01 MB limit" in page.get_data(
+        as_text=True
+    )
+
+
+def test_the_page_shows_the_verdict_and_the_report_pictures(client, examples):
+    page = _post(client, "/", "thin_wall.stl", examples["thin_wall"].read_bytes())
+    text = page.get_data(as_text=True)
+    assert page.status_code == 200 and "thin_wall.stl: NOT printable" in text
+    assert "Failed:" in text and "wall 1.0" in text and text.count("<img") == 2
