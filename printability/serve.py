@@ -64,8 +64,9 @@ def create_app(*, max_upload_mb: float = MAX_UPLOAD_MB) -> Flask:
 def serve(
     *, host: str = "127.0.0.1", port: int = DEFAULT_PORT, max_upload_mb: float = MAX_UPLOAD_MB
 ) -> None:
-    """Run the page until interrupted (Flask's own server: one user, on this machine)."""
-    create_app(max_upload_mb=max_upload_mb).run(host=host, port=port)
+    """Run the page until interrupted: Flask's own server, one request at a time, since the
+    cached Checkers keep per-batch state (one user, on this machine)."""
+    create_app(max_upload_mb=max_upload_mb).run(host=host, port=port, threaded=False)
 
 
 def _check_upload(*, with_report: bool) -> tuple[PartCheck, str]:
