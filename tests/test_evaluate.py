@@ -82,12 +82,39 @@ def test_report_marks_a_stuck_model_and_does_not_highlight_it():
     models = {"stuck": scores(0.667, [[0, 5], [0, 5]]), "rules": scores(0.6, [[3, 2], [2, 3]])}
     table = _comparison_table(models)
     assert "says printable for every sample" in table
-    assert "<tr class=best><td>rules</td>" in table  # the higher F1 is the stuck one's
+    assert "<td><b>0.600</b></td>" in table and "<b>0.667</b>" not in table  # stuck: not best
     metrics = {
         **models["stuck"], "model": "stuck", "n": 10, "split": "test", "models": models,
         "per_defect": {},
     }  # fmt: skip
     assert "Not learned:</b> stuck" in headline(metrics)
+
+
+def test_the_headline_says_who_is_best_by_how_many_points_and_bolds_columns():
+    from printability.evaluate.report import _comparison_table, headline
+
+    def scores(accuracy: float, ece: float, speed: float) -> dict:
+        return {
+            "accuracy": accuracy, "precision": 0.9, "recall": 0.9, "f1": accuracy, "roc_auc": 0.9,
+            "average_precision": 0.9, "ece": ece, "confusion_matrix": [[40, 2], [3, 39]],
+            "predicts_one_class": None, "samples_per_second": speed,
+        }  # fmt: skip
+
+    models = {"distnet": scores(0.891, 0.05, 200.0), "rules": scores(0.946, 0.08, 60.0)}
+    metrics = {**models["distnet"], "model": "distnet", "n": 84, "split": "test",
+               "models": models, "per_defect": {}}  # fmt: skip
+    assert headline(metrics).startswith(
+        "<b>rules is best</b> on the 84 test samples: accuracy 0.946, 5.5 points ahead of "
+        "distnet (0.891)."
+    )
+    table = _comparison_table(models)
+    assert "<td><b>0.946</b></td>" in table  # the rules' accuracy
+    assert "<td><b>0.050</b></td>" in table  # the network's calibration error (lower is better)
+    assert "<td><b>200</b></td>" in table and "<b>60</b>" not in table
+    tie = {"a": scores(0.9, 0.1, 1.0), "b": scores(0.9, 0.1, 1.0)}
+    assert "<b>a and b tie</b> on the 84 test samples at accuracy 0.900" in headline(
+        {**metrics, "models": tie}
+    )
 
 
 def test_expected_calibration_error_on_known_cases():

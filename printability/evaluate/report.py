@@ -16,7 +16,7 @@ h1 { margin-bottom: 0.2em; } h2 { border-bottom: 1px solid #ccc; padding-bottom:
 table { border-collapse: collapse; margin: 0.8em 0; font-size: 0.92em; }
 th, td { border: 1px solid #ccc; padding: 0.3em 0.6em; text-align: right; }
 th:first-child, td:first-child { text-align: left; }
-th { background: #f2f2f2; } tr.best td { font-weight: bold; }
+th { background: #f2f2f2; }
 .headline { font-size: 1.15em; background: #f6f8fa; padding: 0.8em 1em; border-radius: 6px; }
 .plots img { max-width: 100%; margin: 0.5em 0; } .muted { color: #666; font-size: 0.9em; }
 .gallery figure { margin: 1em 0; } .gallery img { max-width: 100%; border: 1px solid #ddd; }
@@ -67,9 +67,10 @@ def write_report(
 
 
 def headline(metrics: dict[str, Any]) -> str:
-    """One sentence per question: how good, compared with what, where most errors are."""
+    """One sentence per question: who is best, how good, compared with what, where most
+    errors are."""
     name = _e(metrics["model"])
-    text = (
+    text = _verdict(metrics["models"], metrics["n"], metrics["split"]) + (
         f"<b>{name}</b>: accuracy <b>{metrics['accuracy']:.3f}</b>, F1 {metrics['f1']:.3f}, "
         f"ROC AUC {_fmt(metrics['roc_auc'])} on {metrics['n']} {_e(metrics['split'])} samples "
         f"({metrics['samples_per_second']:.0f} samples/s)."
@@ -98,30 +99,72 @@ def headline(metrics: dict[str, Any]) -> str:
     return text
 
 
+def _verdict(models: dict[str, dict], n: int, split: str) -> str:
+    """Who is best on this split, by accuracy, and by how many points over the next; models
+    that give one answer for every sample do not compete. Empty for a single model."""
+    ranked = sorted(
+        (m for m in models.items() if not m[1].get("predicts_one_class")),
+        key=lambda item: (item[1]["accuracy"], item[1]["f1"]),
+        reverse=True,
+    )
+    if len(ranked) < 2:
+        return ""
+    (best, b), (second, s) = ranked[:2]
+    points = 100 * (b["accuracy"] - s["accuracy"])
+    if round(points, 1) == 0:
+        return (
+            f"<b>{_e(best)} and {_e(second)} tie</b> on the {n} {_e(split)} samples at accuracy "
+            f"{b['accuracy']:.3f}. "
+        )
+    return (
+        f"<b>{_e(best)} is best</b> on the {n} {_e(split)} samples: accuracy {b['accuracy']:.3f},"
+        f" {points:.1f} points ahead of {_e(second)} ({s['accuracy']:.3f}). "
+    )
+
+
 def headline_text(metrics: dict[str, Any]) -> str:
     """The headline as plain text, for the terminal."""
     return html.unescape(re.sub(r"<[^>]+>", "", headline(metrics)))
 
 
 def _comparison_table(models: dict[str, dict]) -> str:
-    # highlight the best F1 among models that learned: one stuck on "printable" scores 0.667
-    best = max(models, key=lambda n: (not models[n].get("predicts_one_class"), models[n]["f1"]))
+    # the best value of each column in bold, among models that learned: one stuck on
+    # "printable" still scores F1 0.667
+    learned = [m for m in models.values() if not m.get("predicts_one_class")]
+    keys = [key for key, _ in SCORE_COLUMNS] + ["samples_per_second"]
+    best = {key: _best(learned, key) if len(models) > 1 else None for key in keys}
     head = "".join(f"<th>{label}</th>" for _, label in SCORE_COLUMNS)
     rows = []
     for name, m in models.items():
-        cells = "".join(f"<td>{_fmt(m.get(key))}</td>" for key, _ in SCORE_COLUMNS)
+        cells = "".join(_cell(m, key, best[key], 3) for key, _ in SCORE_COLUMNS)
         (tn, fp), (fn, tp) = m["confusion_matrix"]
         label = _e(name)
         if m.get("predicts_one_class"):
             label += f"<br><small>says {_e(m['predicts_one_class'])} for every sample</small>"
         rows.append(
-            f"<tr{' class=best' if name == best else ''}><td>{label}</td>{cells}"
-            f"<td>{tn} / {fp} / {fn} / {tp}</td><td>{m['samples_per_second']:.0f}</td></tr>"
+            f"<tr><td>{label}</td>{cells}<td>{tn} / {fp} / {fn} / {tp}</td>"
+            f"{_cell(m, 'samples_per_second', best['samples_per_second'], 0)}</tr>"
         )
     return (
         f"<table><tr><th>model</th>{head}<th>tn / fp / fn / tp</th><th>samples/s</th></tr>"
         + "".join(rows)
         + "</table>"
+    )
+
+
+def _best(models: list[dict], key: str) -> float | None:
+    """A column's best value (lowest for the calibration error, else highest), or None."""
+    values = [m[key] for m in models if isinstance(m.get(key), (int, float))]
+    if not values:
+        return None
+    return min(values) if key == "ece" else max(values)
+
+
+def _cell(m: dict, key: str, best: float | None, digits: int) -> str:
+    """A table cell, in bold where it holds its column's best value."""
+    text = _fmt(m.get(key), digits)
+    return (
+        f"<td><b>{text}</b></td>" if best is not None and m.get(key) == best else f"<td>{text}</td>"
     )
 
 
