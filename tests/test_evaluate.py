@@ -117,6 +117,26 @@ def test_the_headline_says_who_is_best_by_how_many_points_and_bolds_columns():
     )
 
 
+def test_the_report_says_what_was_judged_and_warns_of_implausible_sizes():
+    from printability.evaluate.report import _judged
+
+    models = {
+        "run": {"checkpoint": "run/best.pt", "trained_on": "data/ds", "trained_on_this_data": True},
+        "old": {"checkpoint": "old.pt", "trained_on": "data/other", "trained_on_this_data": False},
+        "rules": {"checkpoint": None, "trained_on": None, "trained_on_this_data": None},
+    }
+    metrics = {"split": "test", "models": models, "pitch_mm_range": [0.6, 0.9]}
+    info = {"resolution": 64, "config": {"units": "mm"}}
+    text = _judged(metrics, info)
+    assert "run/best.pt, trained on data/ds, made with this dataset&#x27;s config" in text
+    assert "none of the test split" in text and "old.pt, trained on data/other, another" in text
+    assert "rules: the rule baseline: no training" in text
+    assert "from P(printable) 0.5" in text and "Voxels 0.6-0.9 mm; source units: mm" in text
+    assert "warning" not in text
+    metres = _judged({**metrics, "pitch_mm_range": [111.0, 159.0]}, info)  # metres read as mm
+    assert "<p class='warning'>Sizes in mm may be wrong: a part is 10.2 m across" in metres
+
+
 def test_expected_calibration_error_on_known_cases():
     labels = np.ones(10, int)
     assert expected_calibration_error(labels, np.full(10, 0.9)) == pytest.approx(0.1)

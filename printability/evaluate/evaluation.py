@@ -110,6 +110,31 @@ def checkpoint_name(path: Path, taken: set[str]) -> str:
     return name
 
 
+def _model_entries(
+    analyses: dict[str, dict], checkpoints: list[str | Path], dataset_config: dict | None
+) -> dict[str, dict]:
+    """Every model's figures with the checkpoint it came from, the dataset that checkpoint was
+    trained on, and whether that dataset was made with this one's config (the same samples and
+    splits: its training split is none of this split); None for the rule baseline, last."""
+    entries = {}
+    for (name, a), path in zip(analyses.items(), [*checkpoints, None], strict=False):
+        data = {} if path is None else load_checkpoint(path)["data"]
+        entries[name] = {
+            **a,
+            "checkpoint": str(path) if path else None,
+            "trained_on": data.get("dataset"),
+            "trained_on_this_data": None if path is None
+            else data.get("generate_config") == dataset_config,
+        }  # fmt: skip
+    return entries
+
+
+def _pitch_range(records: list[dict]) -> list[float] | None:
+    """The smallest and largest voxel size of the evaluated samples, in mm (None: unknown)."""
+    pitches = [float(r["pitch_mm"]) for r in records if r.get("pitch_mm") not in (None, "")]
+    return [min(pitches), max(pitches)] if pitches else None
+
+
 def evaluate(
     checkpoints: list[str | Path],
     data: str | Path,
@@ -173,10 +198,8 @@ def evaluate(
             }
             for row in failures(primary, limit=50)
         ],  # fmt: skip
-        "models": {
-            name: {**a, "checkpoint": str(c) if c else None}
-            for (name, a), c in zip(analyses.items(), [*checkpoints, None], strict=False)
-        },
+        "models": _model_entries(analyses, checkpoints, dataset.info.get("config")),
+        "pitch_mm_range": _pitch_range(primary.records),
     }
     (out / "metrics.json").write_text(json.dumps(_finite(metrics), indent=2) + "\n")
     write_predictions(results, out / "predictions.csv")

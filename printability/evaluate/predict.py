@@ -26,6 +26,8 @@ from printability.train.checkpoint import (
     model_from_checkpoint,
 )
 
+DECISION_THRESHOLD = 0.5  # P(printable) from which a sample counts as printable
+
 
 @dataclass
 class Predictions:
@@ -42,7 +44,7 @@ class Predictions:
 
     @property
     def predicted(self) -> np.ndarray:
-        return (self.probabilities >= 0.5).astype(int)
+        return (self.probabilities >= DECISION_THRESHOLD).astype(int)
 
     @property
     def samples_per_second(self) -> float:

@@ -10,6 +10,9 @@ import re
 from pathlib import Path
 from typing import Any
 
+from printability.evaluate.predict import DECISION_THRESHOLD
+from printability.geometry.mesh_io import implausible_size
+
 STYLE = """
 body { font-family: system-ui, sans-serif; margin: 2em auto; max-width: 1200px; color: #222; }
 h1 { margin-bottom: 0.2em; } h2 { border-bottom: 1px solid #ccc; padding-bottom: 0.2em; }
@@ -19,6 +22,7 @@ th:first-child, td:first-child { text-align: left; }
 th { background: #f2f2f2; }
 .headline { font-size: 1.15em; background: #f6f8fa; padding: 0.8em 1em; border-radius: 6px; }
 .plots img { max-width: 100%; margin: 0.5em 0; } .muted { color: #666; font-size: 0.9em; }
+.warning { color: #b00020; }
 .gallery figure { margin: 1em 0; } .gallery img { max-width: 100%; border: 1px solid #ddd; }
 """
 
@@ -43,6 +47,7 @@ def write_report(
         f"{metrics['n']} samples; {_thresholds_text(dataset_info)}; "
         f"written {datetime.datetime.now():%Y-%m-%d %H:%M}</p>",
         f"<p class='headline'>{headline(metrics)}</p>",
+        _judged(metrics, dataset_info),
         "<h2>How good, compared with what</h2>",
         _comparison_table(models),
         "<p class='muted'>Printable is the positive class. ECE: expected calibration error "
@@ -220,6 +225,34 @@ def _plots(figures: dict[str, Path], titles: tuple[str, ...]) -> str:
         + "".join(_img(figures[t], t) for t in titles if t in figures)
         + "</div>"
     )
+
+
+def _judged(metrics: dict[str, Any], info: dict | None) -> str:
+    """What was judged: each checkpoint and the data it was trained on, the decision
+    threshold, the voxel size and units, and a warning when those sizes are no printed part's."""
+    items = []
+    for name, m in metrics["models"].items():
+        trained = m.get("trained_on") or "an unknown dataset"
+        if m.get("checkpoint") is None:
+            source = "the rule baseline: no training"
+        elif m.get("trained_on_this_data"):
+            source = (
+                f"{m['checkpoint']}, trained on {trained}, made with this dataset's config: "
+                f"its training split, none of the {metrics['split']} split"
+            )
+        else:
+            source = f"{m['checkpoint']}, trained on {trained}, another dataset"
+        items.append(f"<li>{_e(name)}: {_e(source)}</li>")
+    facts = f"A sample counts as printable from P(printable) {DECISION_THRESHOLD}."
+    pitches, resolution = metrics.get("pitch_mm_range"), (info or {}).get("resolution")
+    units = ((info or {}).get("config") or {}).get("units", "unknown")
+    warning = ""
+    if pitches:
+        facts += f" Voxels {pitches[0]:.3g}-{pitches[1]:.3g} mm; source units: {_e(units)}."
+        note = implausible_size(pitches[1] * resolution) if resolution else None
+        if note:
+            warning = f"<p class='warning'>Sizes in mm may be wrong: a part is {_e(note)}</p>"
+    return f"<h2>What was judged</h2><ul>{''.join(items)}</ul><p>{facts}</p>{warning}"
 
 
 def _img(png: Path, alt: str) -> str:
