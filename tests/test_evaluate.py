@@ -234,6 +234,11 @@ def test_evaluate_writes_metrics_predictions_and_a_report_with_every_plot(
     for png in pngs:  # every plot is embedded, so the page opens offline
         assert base64.b64encode(png.read_bytes()).decode() in html
     assert "http://" not in html and "https://" not in html
+    (_, fp), (fn, _) = metrics["confusion_matrix"]
+    shown = len(list((out / "gallery").glob("*.png")))
+    assert f"Failure gallery (showing {shown} of {fp + fn})" in html
+    assert saved["models"][names[0]]["trained_on_this_data"] is True  # trained on train_data
+    assert saved["models"][names[2]]["checkpoint"] is None and saved["pitch_mm_range"]
 
 
 def test_evaluate_command_bad_paths_exit_2(checkpoint, train_data, tmp_path, capsys):

@@ -57,9 +57,10 @@ def write_report(
         "<h2>Where it fails</h2>",
         _per_defect_table(models),
         _plots(figures, ("accuracy per defect class", "accuracy by hole radius and wall")),
-        f"<h3>Failures of {_e(metrics['model'])}, most confidently wrong first</h3>",
+        f"<h3>Failures of {_e(metrics['model'])}, most confidently wrong first "
+        f"(showing {len(metrics['failures'])} of {_errors(metrics)})</h3>",
         _failure_table(metrics["failures"]),
-        "<h3>Failure gallery</h3>",
+        f"<h3>Failure gallery (showing {len(gallery)} of {_errors(metrics)})</h3>",
         _gallery(gallery),
     ]
     page = (
@@ -189,6 +190,12 @@ def _defect_cell(row: dict | None) -> str:
     if row is None:
         return "<td>-</td>"
     return f"<td>{_fmt(row['accuracy'])} ({row['errors']} wrong)</td>"
+
+
+def _errors(metrics: dict[str, Any]) -> int:
+    """The first model's misclassified samples on the split: false positives and negatives."""
+    (_, fp), (fn, _) = metrics["confusion_matrix"]
+    return int(fp + fn)
 
 
 def _failure_table(rows: list[dict]) -> str:
