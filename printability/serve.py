@@ -93,14 +93,11 @@ def _check_upload(*, with_report: bool) -> tuple[PartCheck, str]:
     row.file = name  # the name the user knows, not the temporary path
     if row.error:
         row.error = row.error.replace(str(path), name)
-    report = ""
-    if with_report and row.printable is False:
-        from printability.inspect.report import write_check_report
+    if not with_report:
+        return row, ""
+    from printability.inspect.report import part_sections, process_line
 
-        with tempfile.TemporaryDirectory(prefix="printability-serve-") as folder:
-            page = write_check_report([row], path=Path(folder) / "report.html").read_text()
-        report = page[page.index("<body>") + len("<body>") : page.rindex("</body>")]
-    return row, report
+    return row, f"<p>{escape(process_line([row]))}</p>{part_sections([row])}"
 
 
 @lru_cache(maxsize=8)

@@ -20,7 +20,7 @@ import numpy as np
 from printability.data.store import VoxelDataset, open_dataset
 from printability.evaluate import plots
 from printability.evaluate.metrics import accuracy_by_bin, accuracy_by_group, binary_metrics
-from printability.evaluate.predict import Predictions, predict_checkpoint
+from printability.evaluate.predict import DECISION_THRESHOLD, Predictions, predict_checkpoint
 from printability.train.checkpoint import load_checkpoint
 
 PREDICTION_COLUMNS = (
@@ -111,14 +111,17 @@ def checkpoint_name(path: Path, taken: set[str]) -> str:
 
 
 def _model_entries(
-    analyses: dict[str, dict], checkpoints: list[str | Path], dataset_config: dict | None
+    results: list[Predictions],
+    analyses: dict[str, dict],
+    checkpoints: list[str | Path],
+    dataset_config: dict | None,
 ) -> dict[str, dict]:
     """Every model's figures with the checkpoint it came from, the dataset that checkpoint was
     trained on, and whether that dataset was made with this one's config (the same samples and
     splits: its training split is none of this split); None for the rule baseline, last."""
     entries = {}
-    for (name, a), path in zip(analyses.items(), [*checkpoints, None], strict=False):
-        data = {} if path is None else load_checkpoint(path)["data"]
+    for result, path in zip(results, [*checkpoints, None], strict=False):
+        name, a, data = result.name, analyses[result.name], result.checkpoint_data or {}
         entries[name] = {
             **a,
             "checkpoint": str(path) if path else None,
@@ -198,7 +201,7 @@ def evaluate(
             }
             for row in failures(primary, limit=50)
         ],  # fmt: skip
-        "models": _model_entries(analyses, checkpoints, dataset.info.get("config")),
+        "models": _model_entries(results, analyses, checkpoints, dataset.info.get("config")),
         "pitch_mm_range": _pitch_range(primary.records),
     }
     (out / "metrics.json").write_text(json.dumps(_finite(metrics), indent=2) + "\n")
@@ -265,7 +268,7 @@ def draw_gallery(
     pictures = []
     for row in failures(result, limit=count):
         voxels, record = dataset[index_of[row["sample_id"]]]
-        verdict = "printable" if row["probability"] >= 0.5 else "not printable"
+        verdict = "printable" if row["probability"] >= DECISION_THRESHOLD else "not printable"
         note = f"{result.name}: P(printable) = {row['probability']:.3f}, judged {verdict}"
         png = render_sample(
             voxels, record, folder / f"{row['sample_id']}.png", max_voxels_3d=64, note=note,

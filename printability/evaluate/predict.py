@@ -37,6 +37,7 @@ class Predictions:
     records: list[dict[str, Any]]  # manifest rows, in order
     probabilities: np.ndarray  # P(printable) per sample
     seconds: float = 0.0  # wall time of inference (loading included)
+    checkpoint_data: dict[str, Any] | None = None  # the checkpoint's "data" record (None: rules)
 
     @property
     def labels(self) -> np.ndarray:
@@ -111,4 +112,5 @@ def predict_checkpoint(
     seconds = time.perf_counter() - start
     probabilities = torch.sigmoid(summed / tta).double().numpy()
     records = [dataset.records[i] for i in views[0].indices]
-    return Predictions(name or str(checkpoint), records, probabilities, seconds)
+    name = name or str(checkpoint)
+    return Predictions(name, records, probabilities, seconds, payload.get("data", {}))

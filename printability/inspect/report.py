@@ -121,9 +121,26 @@ def _frame_3d(ax, shape: Sequence[int]) -> None:
 
 
 def write_check_report(results: Sequence[PartCheck], path: str | Path) -> Path:
-    """Write the page; printable parts appear in the table only, and parts that fail only the
-    process limits (the network let them through: no heatmap) get their sizes and places."""
+    """Write the page: the process line, the table and the parts' sections (part_sections)."""
     path = Path(path)
+    page = (
+        "<!DOCTYPE html><html><head><meta charset='utf-8'><title>printability check</title>"
+        "<style>body{font-family:system-ui,sans-serif;max-width:1200px;margin:2em auto}"
+        "pre{background:#f6f8fa;padding:1em;overflow-x:auto}img{max-width:100%}</style>"
+        f"</head><body><h1>printability check</h1><p>{_e(process_line(results))}</p>"
+        f"<pre>{_e(format_table(results))}</pre>"
+        + (part_sections(results) or "<p>No part was judged not printable.</p>")
+        + "</body></html>\n"
+    )
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(page, encoding="utf-8")
+    return path
+
+
+def part_sections(results: Sequence[PartCheck]) -> str:
+    """HTML for each part judged not printable: its failed checks and the Grad-CAM pictures,
+    or for a part only the process limits fail (no heatmap) its sizes and places. Printable
+    parts get nothing."""
     sections = []
     for r in results:
         if r.printable is False and r.heatmap is None and r.problems:
@@ -153,18 +170,7 @@ def write_check_report(results: Sequence[PartCheck], path: str | Path) -> Path:
             f"<img alt='3D view of the Grad-CAM over {_e(r.file)}'"
             f" src='data:image/png;base64,{png_3d}'>"
         )
-    page = (
-        "<!DOCTYPE html><html><head><meta charset='utf-8'><title>printability check</title>"
-        "<style>body{font-family:system-ui,sans-serif;max-width:1200px;margin:2em auto}"
-        "pre{background:#f6f8fa;padding:1em;overflow-x:auto}img{max-width:100%}</style>"
-        f"</head><body><h1>printability check</h1><p>{_e(process_line(results))}</p>"
-        f"<pre>{_e(format_table(results))}</pre>"
-        + ("".join(sections) or "<p>No part was judged not printable.</p>")
-        + "</body></html>\n"
-    )
-    path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(page, encoding="utf-8")
-    return path
+    return "".join(sections)
 
 
 def process_line(results: Sequence[PartCheck]) -> str:
