@@ -1,5 +1,6 @@
-"""`check --report`: the 3D view of the Grad-CAM over a part (surface voxels, hot voxels, two
-viewpoints) and the page that embeds it next to the slices; inputs are built synthetically."""
+"""`check --report`: the part's grid and Grad-CAM turned back into the mesh's own axes in mm, the
+cuts through the failed feature with the mesh's outline and the measured size, the 3D view, and
+the page that embeds them; parts are small boxes with a hole of known size."""
 
 from __future__ import annotations
 
@@ -8,17 +9,30 @@ import re
 
 import numpy as np
 import pytest
+import trimesh
+from matplotlib.backends.backend_agg import FigureCanvasAgg
 
+from printability.config import VoxelConfig
+from printability.geometry.thickness import hole_width_at, wall_thickness_at
+from printability.geometry.voxelize import voxelize
 from printability.inspect.check import PartCheck
-from printability.inspect.report import (
+from printability.inspect.figures import (
+    SPAN_COLOUR,
     VIEWS,
-    failed_checks,
-    heatmap_3d_figure,
+    focus,
     hot_voxels,
-    process_line,
+    marks,
+    part_frame,
+    slices_figure,
     surface_voxels,
-    write_check_report,
+    view_3d_figure,
+    zoom_half_width,
 )
+from printability.inspect.report import failed_checks, process_line, write_check_report
+from printability.inspect.samples import box_with_hole
+
+RADIUS = 3.0  # mm, the hole drilled along z through the 40 x 40 x 20 mm box
+WALL = 1.0  # mm, from the hole to the face y = 20
 
 
 def _part(shape=(16, 16, 16), peak=(8, 9, 7), sigma=2.0):
@@ -63,60 +77,150 @@ def test_hot_voxels_are_on_the_part_around_the_peak():
     assert len(hot) == int((solid & (heat >= 0.5)).sum())
 
 
-def test_the_figure_has_two_3d_views_of_the_whole_grid_with_the_hot_points():
-    shape = (20, 14, 10)  # not cubic: proportions follow the grid
-    solid, heat, peak = _part(shape, peak=(10, 7, 5))
-    fig = heatmap_3d_figure(solid, heat, peak)
+def _checked(turn_degrees=0.0, resolution=32, **fields) -> PartCheck:
+    """A row as Checker(keep_maps=True) leaves it for a box with a hole whose wall to y = 20 is
+    WALL (turned about z by `turn_degrees`): its grid, a Gaussian heat on the wall, and the
+    sizes measured on the mesh."""
+    turn = trimesh.transformations.rotation_matrix(np.radians(turn_degrees), [0, 0, 1])
+    mesh = box_with_hole(RADIUS, 20.0 - RADIUS - WALL).apply_transform(turn)
+    solid, placement = voxelize(mesh, VoxelConfig(resolution=resolution))
+    spot, in_hole = trimesh.transform_points(
+        [[0.0, 20.0 - WALL / 2, 0.0], [0.1, 20.0 - RADIUS - WALL, 0.5]], turn
+    )  # the middle of the thin wall, and a point in the hole
+    peak = placement.to_voxels(spot[None])[0] - 0.5
+    grid = np.indices(solid.shape).transpose(1, 2, 3, 0)
+    heat = np.exp(-((grid - peak) ** 2).sum(-1) / (2 * 3.0**2))
+    wall = wall_thickness_at(mesh, spot + [0.0, 0.0, 1.0], 3.0, 6.0)
+    hole = hole_width_at(mesh, in_hole, 12.0)
+    row = dict(file="box.stl", printable=False, probability=0.05, network_printable=False,
+               network_threshold=0.5, process="fdm", process_ok=False, hole_limit_mm=2.0,
+               wall_limit_mm=1.2, min_wall_mm=round(wall.mm, 3),
+               min_hole_diameter_mm=round(hole.mm, 3), pitch_mm=placement.pitch_mm,
+               wall_span_mm=[wall.start.tolist(), wall.end.tolist()],
+               hole_span_mm=[hole.start.tolist(), hole.end.tolist()],
+               problems=[f"wall {wall.mm:.2f} mm < 1.2 mm"], suspect_mm=spot.tolist(),
+               solid=solid, heatmap=heat, peak_vox=peak.tolist(), mesh=mesh,
+               placement=placement, window_offset=[0, 0, 0])  # fmt: skip
+    row.update(fields)
+    return PartCheck(**row)
+
+
+@pytest.mark.parametrize("turn_degrees", [0.0, 30.0])
+def test_the_frame_shows_the_part_in_its_own_coordinates(turn_degrees):
+    row = _checked(turn_degrees)
+    mesh, frame = row.mesh, part_frame(row)
+    lows, highs = frame.to_mm(np.zeros(3)), frame.to_mm(np.array(frame.solid.shape) - 1)
+    assert np.all(lows <= mesh.bounds[0] + frame.pitch_mm)  # it covers the whole part
+    assert np.all(highs >= mesh.bounds[1] - frame.pitch_mm)
+    centres = frame.to_mm(np.argwhere(np.ones(frame.solid.shape, bool)))
+    inside = mesh.contains(centres).reshape(frame.solid.shape)
+    agree = (inside == frame.solid).mean()
+    assert agree > (0.97 if turn_degrees == 0 else 0.93)  # resampled: a voxel off at edges
+    assert not frame.heat[~frame.solid].any()  # heat on material only
+    turn = trimesh.transformations.rotation_matrix(np.radians(turn_degrees), [0, 0, 1])
+    on_axis = trimesh.transform_points([[0.0, 20.0 - RADIUS - WALL, 0.0]], turn)[0]
+    assert not frame.solid[tuple(frame.index(on_axis))]  # the hole's air, where the mesh has it
+    hottest = frame.to_mm(np.unravel_index(np.argmax(frame.heat), frame.heat.shape))
+    assert np.linalg.norm(hottest - row.suspect_mm) < 3 * frame.pitch_mm
+
+
+def test_the_cuts_go_through_the_failing_wall_and_draw_it():
+    row = _checked()
+    frame = part_frame(row)
+    assert [m.label for m in marks(row)][0].startswith("wall 1.0")  # the failing size first
+    centre, why, size = focus(row, frame)
+    assert why.startswith("wall") and centre == pytest.approx(marks(row)[0].middle)
+    assert size == pytest.approx(WALL, abs=0.03)
+    fig = slices_figure(row, frame)
+    cuts = [ax for ax in fig.axes if ax.get_title().startswith("cut at")]
+    whole = [ax for ax in fig.axes if ax.get_title().startswith("whole part")]
+    assert len(cuts) == 3 and len(whole) == 3
+    for normal, ax in enumerate(cuts):
+        u, v = [a for a in range(3) if a != normal]
+        at = float(ax.get_title().split("= ")[1].split(" mm")[0])
+        assert at == pytest.approx(centre[normal], abs=frame.pitch_mm)
+        assert (ax.get_xlabel(), ax.get_ylabel()) == (f"{'xyz'[u]} (mm)", f"{'xyz'[v]} (mm)")
+        low, high = ax.get_xlim()
+        assert low < centre[u] < high and high - low < 40.0  # a close-up, not the 40 mm box
+        outline = [line for line in ax.get_lines() if line.get_color() == "k"]
+        assert outline  # the mesh's cut
+        spans = [line for line in ax.get_lines() if line.get_color() == SPAN_COLOUR]
+        wall = marks(row)[0]
+        drawn = np.array(spans[0].get_xydata())
+        assert drawn == pytest.approx(np.stack([wall.start, wall.end])[:, [u, v]])
+    cut_z = cuts[2]  # normal to the hole's axis: the outline is the hole's circle and the box
+    radii = [np.hypot(*(line.get_xydata() - [0.0, 20.0 - RADIUS - WALL]).T)
+             for line in cut_z.get_lines() if line.get_color() == "k"]  # fmt: skip
+    assert any(np.allclose(r, RADIUS, atol=0.01) for r in radii)
+
+
+def test_the_close_up_is_a_few_times_the_feature_but_never_more_than_the_part():
+    frame = part_frame(_checked(resolution=64))  # 0.71 mm voxels
+    assert zoom_half_width(frame, 3.0) == pytest.approx(12.0)  # 4 x the feature
+    assert zoom_half_width(frame, 0.2) == pytest.approx(12 * frame.pitch_mm)  # 12 voxels
+    whole = frame.pitch_mm * max(frame.solid.shape) / 2  # about the 40 mm box's half
+    assert zoom_half_width(frame, 500.0) == pytest.approx(whole) and 20 <= whole <= 25
+
+
+def test_the_3d_view_is_in_mm_with_an_upright_z_label_and_the_hot_points():
+    row = _checked()
+    frame = part_frame(row)
+    fig = view_3d_figure(row, frame)
+    FigureCanvasAgg(fig).draw()  # mplot3d turns its labels while drawing
     views = [ax for ax in fig.axes if ax.name == "3d"]
     assert len(views) == 2
-    expected_hot = int((solid & (heat >= 0.5)).sum())
+    expected_hot = int((frame.solid & (frame.heat >= 0.5)).sum())
     for ax, (elev, azim) in zip(views, VIEWS, strict=True):
         assert (ax.elev, ax.azim) == (elev, azim)
-        assert ax.get_xlim() == (-0.5, 19.5) and ax.get_zlim() == (-0.5, 9.5)
-        aspect = np.array(ax.get_box_aspect())
-        assert aspect / aspect[0] == pytest.approx(np.array(shape) / shape[0])
-        assert [ax.get_xlabel(), ax.get_ylabel(), ax.get_zlabel()] == [
-            "x (voxels)",
-            "y (voxels)",
-            "z (voxels)",
-        ]
+        assert [ax.get_xlabel(), ax.get_ylabel(), ax.get_zlabel()] == ["x (mm)", "y (mm)", "z (mm)"]
+        assert ax.zaxis.label.get_rotation() == 90  # reads upwards from both sides
+        low, high = ax.get_xlim()
+        assert low <= row.mesh.bounds[0][0] and high >= row.mesh.bounds[1][0]
         drawn = np.concatenate([c.get_array() for c in _hot_collections(ax)])
         assert len(drawn) == expected_hot
-        assert drawn.max() == pytest.approx(heat[tuple(int(v) for v in peak)])
 
 
 def test_point_clouds_are_thinned_for_speed():
-    solid, heat, peak = _part((24, 24, 24), sigma=6.0)
-    fig = heatmap_3d_figure(solid, heat, peak, max_points=500)
-    ax = fig.axes[0]
-    assert sum(len(c.get_array()) for c in _hot_collections(ax)) == 500
-    assert len(ax.collections[0].get_offsets()) <= 500  # the skin
+    row = _checked()
+    frame = part_frame(row)
+    assert int((frame.solid & (frame.heat >= 0.5)).sum()) > 30
+    ax = view_3d_figure(row, frame, max_points=30).axes[0]
+    assert sum(len(c.get_array()) for c in _hot_collections(ax)) == 30
+    assert len(ax.collections[0].get_offsets()) == 30  # the skin
 
 
-def test_the_report_embeds_slices_and_the_3d_view_for_a_part_not_printable(tmp_path):
-    solid, heat, peak = _part()
-    bad = PartCheck(file="a.stl", printable=False, probability=0.1, network_printable=False,
-                    process_ok=True, pitch_mm=0.5, solid=solid, heatmap=heat,
-                    peak_vox=peak)  # fmt: skip
+def test_the_report_embeds_the_cuts_and_the_3d_view_in_a_table_page(tmp_path):
+    bad = _checked()
     good = PartCheck(file="b.stl", printable=True, probability=0.9, network_printable=True,
                      process_ok=True, pitch_mm=0.5)  # fmt: skip
     page = write_check_report([bad, good], tmp_path / "out" / "report.html").read_text()
     images = re.findall(r"<img alt='([^']*)' src='data:image/png;base64,([^']+)'>", page)
-    assert len(images) == 2
-    assert [alt for alt, _ in images] == ["Grad-CAM of a.stl", "3D view of the Grad-CAM over a.stl"]
+    assert [alt for alt, _ in images] == ["cuts through box.stl", "3D view of box.stl"]
     for _, data in images:
         assert base64.b64decode(data).startswith(b"\x89PNG")
     assert "b.stl" in page and "b.stl: not printable" not in page
+    assert "<pre>" not in page and "<td class='file'>b.stl</td>" in page  # wraps, no scrolling
+    assert "<td class='bad'>NOT printable</td>" in page
 
 
-def test_a_part_failing_only_the_process_limits_gets_its_problems_and_places(tmp_path):
+def test_a_part_failing_only_the_process_limits_gets_its_cuts_without_heat(tmp_path):
+    row = _checked(network_printable=True, probability=0.99, suspect_mm=None, heatmap=None)
+    page = write_check_report([row], tmp_path / "r.html").read_text()
+    assert "box.stl: not printable for fdm" in page
+    assert "<li>wall 1.0" in page and "passed: network: P(printable) 0.990" in page
+    assert "thinnest wall 1.0" in page and " at (" in page
+    images = re.findall(r"<img alt='([^']*)'", page)
+    assert images == ["cuts through box.stl"]  # no 3D view of a heat the network did not have
+
+
+def test_a_row_without_its_grid_gets_its_checks_and_sizes_but_no_pictures(tmp_path):
     row = PartCheck(file="plate.stl", printable=False, probability=0.99, network_printable=True,
                     process="fdm", process_ok=False, pitch_mm=0.22, wall_pitch_mm=0.6,
                     min_wall_mm=1.0, wall_at_mm=[60.0, 49.5, 0.0],
                     problems=["wall 1.00 mm < 1.2 mm"])  # fmt: skip
     page = write_check_report([row], tmp_path / "r.html").read_text()
     assert "plate.stl: not printable for fdm" in page
-    assert "wall 1.00 mm &lt; 1.2 mm at (60.0, 49.5, 0.0) mm" in page and "<img" not in page
+    assert "thinnest wall 1.00 mm at (60.0, 49.5, 0.0) mm" in page and "<img" not in page
 
 
 def test_the_page_names_the_process_its_limits_and_each_failed_check(tmp_path):

@@ -10,7 +10,7 @@ import tempfile
 from pathlib import Path
 
 from printability.inspect.check import Checker
-from printability.inspect.report import heatmap_3d_figure
+from printability.inspect.figures import part_frame, view_3d_figure
 from printability.inspect.samples import write_examples
 
 OUT = Path(__file__).with_name("check_thin_wall.png")
@@ -21,7 +21,7 @@ def main() -> None:
         paths = {p.stem: p for p in write_examples(folder)}
         row = Checker(keep_maps=True).check_file(paths["thin_wall"])
     print(f"{row.file}: printable={row.printable} P={row.probability:.3f} {row.problems}")
-    heatmap_3d_figure(row.solid, row.heatmap, row.peak_vox).savefig(OUT, dpi=80)
+    view_3d_figure(row, part_frame(row)).savefig(OUT, dpi=80)
     print(f"wrote {OUT}")
 
 

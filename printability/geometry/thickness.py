@@ -16,6 +16,8 @@ axis by d is only 2 sqrt(r^2 - d^2), so the point is first moved to the middle o
 
 from __future__ import annotations
 
+from dataclasses import dataclass
+
 import numpy as np
 import trimesh
 
@@ -29,12 +31,22 @@ RECENTRE_ROUNDS = 3  # moves towards a hole's middle, each halving the offset
 MIDDLE_CHORDS = 4.0  # chords up to this times the shortest: their midpoints average inwards
 
 
+@dataclass(frozen=True)
+class Span:
+    """A size measured on the mesh: `mm`, and the segment it was measured along (two points in
+    the mesh's coordinates), so a report can draw what was measured."""
+
+    mm: float
+    start: np.ndarray  # (3,)
+    end: np.ndarray  # (3,)
+
+
 def wall_thickness_at(
     mesh: trimesh.Trimesh, point_mm: np.ndarray, radius_mm: float, max_mm: float
-) -> float | None:
+) -> Span | None:
     """The wall's thickness in mm near `point_mm`: a ray from each triangle within `radius_mm`
     of it (from the triangle's point nearest it), at most `max_mm` long; None when no ray finds
-    the far side of a wall."""
+    the far side of a wall. The span is the counted ray nearest that thickness."""
     point = np.asarray(point_mm, float)
     triangles = np.asarray(mesh.triangles)
     normals = np.asarray(mesh.face_normals)
@@ -53,20 +65,23 @@ def wall_thickness_at(
     sources, origins = near[keep], starts[keep]
     directions = -normals[sources]  # into the material
     triangles = triangles[targets]
-    length, hit = first_hits(origins + 1e-6 * max_mm * directions, directions, triangles)
+    lift = 1e-6 * max_mm  # start just inside, off the ray's own triangle
+    length, hit = first_hits(origins + lift * directions, directions, triangles)
     facing = np.einsum("ij,ij->i", normals[sources], normals[targets[np.maximum(hit, 0)]])
     counted = (hit >= 0) & (length <= max_mm) & (facing < OPPOSITE)
     if not counted.any():
         return None
-    return float(np.quantile(length[counted], THINNEST_FRACTION))
+    thickness = float(np.quantile(length[counted], THINNEST_FRACTION))
+    ray = np.flatnonzero(counted)[np.argmin(np.abs(length[counted] - thickness))]
+    return Span(thickness, origins[ray], origins[ray] + (lift + length[ray]) * directions[ray])
 
 
-def hole_width_at(mesh: trimesh.Trimesh, point_mm: np.ndarray, max_mm: float) -> float | None:
+def hole_width_at(mesh: trimesh.Trimesh, point_mm: np.ndarray, max_mm: float) -> Span | None:
     """The narrowest chord between the surfaces around `point_mm` (a point in a hole's air),
     in mm: the hole's diameter. The point is first moved towards the hole's middle, since a
     chord through a point off the axis is short of the diameter: to the mean midpoint of its
     chords across the hole, which for a round hole is halfway to the axis (RECENTRE_ROUNDS
-    times). None when no chord shorter than `max_mm` closes."""
+    times). None when no chord shorter than `max_mm` closes; the span is the narrowest chord."""
     point = np.asarray(point_mm, float)
     triangles = np.asarray(mesh.triangles)
     lo, hi = triangles.min(axis=1), triangles.max(axis=1)
@@ -80,9 +95,12 @@ def hole_width_at(mesh: trimesh.Trimesh, point_mm: np.ndarray, max_mm: float) ->
         closed = np.isfinite(chords) & (chords <= max_mm)
         if not closed.any():
             return width
-        width = float(chords[closed].min())
-        short = closed & (chords <= MIDDLE_CHORDS * width)
-        reach = min(max_mm, MIDDLE_CHORDS * width + 1.0)  # later rounds: the chords that count
+        k = np.flatnonzero(closed)[np.argmin(chords[closed])]
+        width = Span(
+            float(chords[k]), point - directions[k] * behind[k], point + directions[k] * ahead[k]
+        )
+        short = closed & (chords <= MIDDLE_CHORDS * width.mm)
+        reach = min(max_mm, MIDDLE_CHORDS * width.mm + 1.0)  # later rounds: the chords that count
         shift = (ahead[short] - behind[short]) / 2  # to each short chord's midpoint
         point = (point + directions[short] * shift[:, None]).mean(axis=0)
     return width

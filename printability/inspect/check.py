@@ -16,7 +16,8 @@ from __future__ import annotations
 import json
 import time
 from collections.abc import Iterable, Sequence
-from dataclasses import asdict, dataclass, field, replace
+from copy import deepcopy
+from dataclasses import dataclass, field, fields, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -41,7 +42,7 @@ from printability.geometry.rule_sizes import (
     thresholds_from_dict,
 )
 from printability.geometry.screen import SCREEN_MARGIN, RaySizes, ray_sizes
-from printability.geometry.thickness import hole_width_at, wall_thickness_at
+from printability.geometry.thickness import Span, hole_width_at, wall_thickness_at
 from printability.geometry.voxelize import voxelize, voxelize_at_pitch
 from printability.inspect.heat import heat_from_cam, peak
 from printability.inspect.processes import ProcessProfile, get_process
@@ -91,6 +92,8 @@ class PartCheck:
     suspect_gap_mm: float | None = None  # narrowest gap or hole they measure across there
     hole_at_mm: list[float] | None = None  # the rules' narrowest hole (on its axis), mesh mm
     wall_at_mm: list[float] | None = None  # the rules' thinnest wall, mesh mm
+    hole_span_mm: list[list[float]] | None = None  # the chord the hole's width was measured on
+    wall_span_mm: list[list[float]] | None = None  # the ray the wall's thickness was measured on
     hole_measured_on: str | None = None  # "mesh" (chords, geometry.thickness) or "voxels"
     wall_measured_on: str | None = None  # "mesh" (rays, geometry.thickness) or "voxels"
     pitch_mm: float | None = None  # edge of one voxel: sizes below it are not seen
@@ -110,10 +113,14 @@ class PartCheck:
     solid: np.ndarray | None = field(default=None, repr=False)
     heatmap: np.ndarray | None = field(default=None, repr=False)
     peak_vox: list[float] | None = field(default=None, repr=False)
+    mesh: trimesh.Trimesh | None = field(default=None, repr=False)  # as repaired
+    placement: GridPlacement | None = field(default=None, repr=False)  # mesh mm to grid
+    window_offset: list[int] | None = field(default=None, repr=False)  # `solid`'s voxel 0
 
     def to_dict(self) -> dict[str, Any]:
-        hidden = {"solid", "heatmap", "peak_vox"}
-        return {k: v for k, v in asdict(self).items() if k not in hidden}
+        """The JSON fields: all but those declared repr=False (the report's grids and mesh,
+        which are not copied either)."""
+        return {f.name: deepcopy(getattr(self, f.name)) for f in fields(self) if f.repr}
 
 
 class Checker:
@@ -238,7 +245,8 @@ class Checker:
                 features = network_input(k, corner) if cam is None else None  # for torch
                 to_locate.append((result, window, placement, offset, cam, features, mesh))
             if self.keep_maps:
-                result.solid = window
+                result.solid, result.mesh, result.placement = window, mesh, placement
+                result.window_offset = [int(v) for v in np.array(corner) - pads[k]]
             result.printable = bool(result.network_printable and result.process_ok)
             result.seconds += per_window * len(part) + time.perf_counter() - started
         if to_locate:
@@ -448,15 +456,17 @@ class Checker:
             )
             result.hole_measured_on = "voxels" if on_mesh is None else "mesh"
             if on_mesh is not None:
-                mm["hole"], bands["hole"] = round(on_mesh, 3), 0.0
+                mm["hole"], bands["hole"] = round(on_mesh.mm, 3), 0.0
+                result.hole_span_mm = _span(on_mesh)
         if mesh is not None and result.wall_at_mm is not None:
             on_mesh = wall_thickness_at(
                 mesh, np.array(result.wall_at_mm), 2 * pitches["wall"] + limits["wall"],
                 2 * (limits["wall"] + pitches["wall"]),
             )  # fmt: skip
             if on_mesh is not None:
-                mm["wall"], bands["wall"] = round(on_mesh, 3), 0.0
+                mm["wall"], bands["wall"] = round(on_mesh.mm, 3), 0.0
                 result.wall_measured_on = "mesh"
+                result.wall_span_mm = _span(on_mesh)
             else:
                 result.wall_measured_on = "voxels"
         result.min_hole_diameter_mm, result.min_wall_mm = mm["hole"], mm["wall"]
@@ -489,10 +499,23 @@ def exit_code(results: Sequence[PartCheck]) -> int:
     return EXIT_PRINTABLE if all(r.printable for r in results) else EXIT_NOT_PRINTABLE
 
 
+TABLE_HEAD = ("file", "verdict", "P(print)", "hole mm", "wall mm", "suspect at (mm)", "note")
+
+
 def format_table(results: Sequence[PartCheck]) -> str:
-    """A plain-text table, one row per file."""
-    head = ("file", "verdict", "P(print)", "hole mm", "wall mm", "suspect at (mm)", "note")
-    rows = [head]
+    """A plain-text table, one row per file (`table_rows` under TABLE_HEAD)."""
+    rows = [TABLE_HEAD, *table_rows(results)]
+    widths = [max(len(str(row[i])) for row in rows) for i in range(len(TABLE_HEAD) - 1)]
+    lines = []
+    for row in rows:
+        cells = [str(c).ljust(w) for c, w in zip(row[:-1], widths, strict=True)] + [str(row[-1])]
+        lines.append("  ".join(cells).rstrip())
+    return "\n".join(lines)
+
+
+def table_rows(results: Sequence[PartCheck]) -> list[tuple[str, ...]]:
+    """The verdict table's cells, one row per file, in TABLE_HEAD's order."""
+    rows = []
     for r in results:
         if r.error:
             rows.append((r.file, "ERROR", "-", "-", "-", "-", r.error))
@@ -516,12 +539,7 @@ def format_table(results: Sequence[PartCheck]) -> str:
             r.file, verdict, f"{r.probability:.3f}", _mm(r.min_hole_diameter_mm),
             _mm(r.min_wall_mm), suspect, note,
         ))  # fmt: skip
-    widths = [max(len(str(row[i])) for row in rows) for i in range(len(head) - 1)]
-    lines = []
-    for row in rows:
-        cells = [str(c).ljust(w) for c, w in zip(row[:-1], widths, strict=True)] + [str(row[-1])]
-        lines.append("  ".join(cells).rstrip())
-    return "\n".join(lines)
+    return rows
 
 
 def to_json(results: Sequence[PartCheck]) -> str:
@@ -555,6 +573,11 @@ def _problem_at(r: PartCheck) -> list[float] | None:
 
 def _mm(value: float | None) -> str:
     return "-" if value is None else f"{value:.2f}"
+
+
+def _span(span: Span) -> list[list[float]]:
+    """A measured segment's two end points, mesh mm, for the JSON."""
+    return [[round(float(v), 3) for v in point] for point in (span.start, span.end)]
 
 
 def _to_mm(voxel: tuple[int, int, int] | None, placement: GridPlacement) -> list[float] | None:

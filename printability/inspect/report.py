@@ -1,9 +1,8 @@
 """`check --report OUT.html`: one self-contained page with the process and its limits, the verdict
-table and, for every part judged not printable, the checks it failed and where the network sees
-the problem: three slices through the Grad-CAM peak (the part in grey, the heatmap over it), the
-heatmap's projections along each axis, and a 3D view from two sides (the part's surface voxels,
-translucent, with the hot voxels over it). For a large part checked in windows, the pictures
-show the window the network liked least."""
+table and, for every part judged not printable, the checks it failed with the sizes measured,
+and the pictures of inspect/figures.py: three cuts through the feature that failed, in mm in the
+part's own coordinates, and a 3D view from two sides. For a large part checked in windows, the
+pictures show the window the network liked least. The page reads on a narrow screen too."""
 
 from __future__ import annotations
 
@@ -11,113 +10,25 @@ import base64
 import html
 import io
 from collections.abc import Sequence
+from dataclasses import replace
 from pathlib import Path
 
 import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
-from printability.inspect.check import PartCheck, format_table
+from printability.inspect.check import TABLE_HEAD, PartCheck, table_rows
+from printability.inspect.figures import part_frame, slices_figure, view_3d_figure
 from printability.inspect.processes import PROCESSES
 
-AXES = ("x", "y", "z")
-HOT = 0.5  # Grad-CAM level from which a voxel is drawn as hot in the 3D view
-VIEWS = ((25, 35), (25, 215))  # (elevation, azimuth) in degrees: two opposite sides
-
-
-def heatmap_figure(solid: np.ndarray, heatmap: np.ndarray, peak_vox: Sequence[float]) -> Figure:
-    """Top row: slices through the peak, normal to x, y and z; bottom row: the heatmap's maximum
-    along each axis over the part's silhouette. The peak is marked with a cross."""
-    fig = Figure(figsize=(13, 8.5))
-    centre = [int(np.clip(round(v), 0, n - 1)) for v, n in zip(peak_vox, solid.shape, strict=True)]
-    for normal in range(3):
-        u, v = [a for a in range(3) if a != normal]
-        index = [slice(None)] * 3
-        index[normal] = centre[normal]
-        for row, (part, heat, title) in enumerate(
-            (
-                (solid[tuple(index)], heatmap[tuple(index)],
-                 f"slice {AXES[normal]} = {centre[normal]} through the peak"),
-                (solid.any(axis=normal), heatmap.max(axis=normal),
-                 f"heat, maximum along {AXES[normal]}"),
-            )
-        ):  # fmt: skip
-            ax = fig.add_subplot(2, 3, 3 * row + normal + 1)
-            ax.imshow(part.T, origin="lower", cmap="Greys", vmin=0, vmax=1.6)
-            shown = np.ma.masked_less(heat.T, 0.25)  # only where the evidence is notable
-            image = ax.imshow(shown, origin="lower", cmap="inferno", vmin=0, vmax=1, alpha=0.6)
-            ax.plot(centre[u], centre[v], "c+", markersize=14, markeredgewidth=2)
-            ax.set(title=title, xlabel=f"{AXES[u]} (voxels)", ylabel=f"{AXES[v]} (voxels)")
-    fig.colorbar(image, ax=fig.axes, shrink=0.6, label="Grad-CAM (evidence against printing)")
-    return fig
-
-
-def surface_voxels(solid: np.ndarray) -> np.ndarray:
-    """Indices (K, 3) of the solid voxels with an empty 6-neighbour (outside the grid counts as
-    empty): the part's skin, far fewer points than the whole solid for a 3D scatter."""
-    padded = np.pad(solid.astype(bool), 1, constant_values=False)
-    inner = padded[1:-1, 1:-1, 1:-1].copy()
-    for axis in range(3):
-        for step in (-1, 1):
-            inner &= np.roll(padded, step, axis=axis)[1:-1, 1:-1, 1:-1]
-    return np.argwhere(solid.astype(bool) & ~inner)
-
-
-def hot_voxels(
-    solid: np.ndarray, heatmap: np.ndarray, threshold: float = HOT
-) -> tuple[np.ndarray, np.ndarray]:
-    """Indices (K, 3) and heat (K,) of the part's voxels, skin or interior, whose Grad-CAM is at
-    least `threshold`: where the network's evidence against printing lies on the part."""
-    points = np.argwhere(solid.astype(bool) & (heatmap >= threshold))
-    return points, heatmap[tuple(points.T)]
-
-
-def heatmap_3d_figure(
-    solid: np.ndarray,
-    heatmap: np.ndarray,
-    peak_vox: Sequence[float],
-    max_points: int = 20_000,
-) -> Figure:
-    """The part's surface (light grey, translucent) with its hot voxels coloured by heat and the
-    peak marked, from two opposite viewpoints; point clouds are thinned to `max_points` each."""
-    rng = np.random.default_rng(0)  # the same thinning every time: reproducible pictures
-    skin = _thin(surface_voxels(solid), max_points, rng)
-    hot, heat = hot_voxels(solid, heatmap)
-    keep = _thin(np.arange(len(hot)), max_points, rng)
-    hot, heat = hot[keep], heat[keep]
-    band = np.digitize(heat, np.linspace(HOT, 1, 6)[1:-1])  # 5 bands, hottest drawn last
-    fig = Figure(figsize=(12, 5.5))  # fixed margins: a constrained layout doubles the time
-    for k, (elev, azim) in enumerate(VIEWS):
-        ax = fig.add_subplot(1, 2, k + 1, projection="3d", computed_zorder=False)  # call order
-        ax.scatter(*skin.T, s=4, c="0.55", alpha=0.2, linewidths=0, depthshade=False)
-        for b in range(5):  # a 3D scatter is depth-sorted: bands keep the hot core in sight
-            image = ax.scatter(*hot[band == b].T, c=heat[band == b], s=14, cmap="inferno",
-                               vmin=HOT, vmax=1, alpha=0.5, linewidths=0,
-                               depthshade=False)  # fmt: skip
-        ax.scatter(*np.asarray(peak_vox, float)[:, None], s=250, c="c", marker="P",
-                   edgecolors="k", depthshade=False)  # fmt: skip
-        _frame_3d(ax, solid.shape)
-        ax.view_init(elev=elev, azim=azim)
-        ax.set_title(f"elevation {elev}\N{DEGREE SIGN}, azimuth {azim}\N{DEGREE SIGN}")
-    fig.subplots_adjust(left=0.03, right=0.9, bottom=0.02, top=0.98, wspace=0.1)
-    fig.colorbar(image, ax=fig.axes, shrink=0.6,
-                 label=f"Grad-CAM \N{GREATER-THAN OR EQUAL TO} {HOT} on the part")  # fmt: skip
-    return fig
-
-
-def _thin(points: np.ndarray, max_points: int, rng: np.random.Generator) -> np.ndarray:
-    """At most `max_points` rows of `points`, drawn uniformly without replacement (in order)."""
-    if len(points) <= max_points:
-        return points
-    return points[np.sort(rng.choice(len(points), max_points, replace=False))]
-
-
-def _frame_3d(ax, shape: Sequence[int]) -> None:
-    """Axes spanning the whole grid with true proportions (voxels are cubes), labelled."""
-    for axis, n in enumerate(shape):
-        getattr(ax, f"set_{AXES[axis]}lim")(-0.5, n - 0.5)
-        getattr(ax, f"set_{AXES[axis]}label")(f"{AXES[axis]} (voxels)")
-    ax.set_box_aspect(tuple(shape))
+# readable from 800 px down: the table wraps its long cells instead of scrolling sideways
+STYLE = (
+    "body{font-family:system-ui,sans-serif;max-width:1200px;margin:2em auto;padding:0 1em}"
+    "img{max-width:100%;height:auto}table{border-collapse:collapse;margin:1em 0}"
+    "th,td{border:1px solid #ddd;padding:.3em .5em;text-align:left;vertical-align:top}"
+    "th{background:#f3f3f3}td.file{word-break:break-all;min-width:8em}"
+    "td.bad{color:#b00020;font-weight:600}"
+)
 
 
 def write_check_report(results: Sequence[PartCheck], path: str | Path) -> Path:
@@ -125,10 +36,9 @@ def write_check_report(results: Sequence[PartCheck], path: str | Path) -> Path:
     path = Path(path)
     page = (
         "<!DOCTYPE html><html><head><meta charset='utf-8'><title>printability check</title>"
-        "<style>body{font-family:system-ui,sans-serif;max-width:1200px;margin:2em auto}"
-        "pre{background:#f6f8fa;padding:1em;overflow-x:auto}img{max-width:100%}</style>"
-        f"</head><body><h1>printability check</h1><p>{_e(process_line(results))}</p>"
-        f"<pre>{_e(format_table(results))}</pre>"
+        "<meta name='viewport' content='width=device-width, initial-scale=1'>"
+        f"<style>{STYLE}</style></head><body><h1>printability check</h1>"
+        f"<p>{_e(process_line(results))}</p>{verdict_table(results)}"
         + (part_sections(results) or "<p>No part was judged not printable.</p>")
         + "</body></html>\n"
     )
@@ -138,39 +48,70 @@ def write_check_report(results: Sequence[PartCheck], path: str | Path) -> Path:
 
 
 def part_sections(results: Sequence[PartCheck]) -> str:
-    """HTML for each part judged not printable: its failed checks and the Grad-CAM pictures,
-    or for a part only the process limits fail (no heatmap) its sizes and places. Printable
-    parts get nothing."""
-    sections = []
-    for r in results:
-        if r.printable is False and r.heatmap is None and r.problems:
-            sections.append(_rules_only_section(r))
-        if r.heatmap is None or r.solid is None or r.peak_vox is None:
-            continue
-        passed = ["hole and wall sizes within the process's limits"] if r.process_ok else []
-        checks = "".join(f"<li>{_e(c)}</li>" for c in failed_checks(r))
-        checks += "".join(f"<li>passed: {_e(c)}</li>" for c in passed)
-        png = _png(heatmap_figure(r.solid, r.heatmap, r.peak_vox))
-        png_3d = _png(heatmap_3d_figure(r.solid, r.heatmap, r.peak_vox))
-        where = (
-            "" if r.suspect_mm is None else " at ({:.1f}, {:.1f}, {:.1f}) mm".format(*r.suspect_mm)
-        )
-        sizes = [f"voxel {r.pitch_mm} mm"]
-        if r.windows > 1 and r.grid is not None:  # the pictures show the worst window only
-            sizes.append(f"the worst of {r.windows} windows of a {'x'.join(map(str, r.grid))} grid")
-        if r.min_hole_diameter_mm is not None:
-            sizes.insert(0, f"smallest hole diameter {r.min_hole_diameter_mm:.2f} mm")
-        if r.min_wall_mm is not None:
-            sizes.insert(0, f"thinnest wall {r.min_wall_mm:.2f} mm")
-        sections.append(
-            f"<h2>{_e(Path(r.file).name)}: not printable</h2><p>P(printable) {r.probability:.3f};"
-            f" most suspicious region{_e(where)} (part coordinates); {_e(', '.join(sizes))}.</p>"
-            f"<p>Failed:</p><ul>{checks}</ul>"
-            f"<img alt='Grad-CAM of {_e(r.file)}' src='data:image/png;base64,{png}'>"
-            f"<img alt='3D view of the Grad-CAM over {_e(r.file)}'"
-            f" src='data:image/png;base64,{png_3d}'>"
-        )
-    return "".join(sections)
+    """HTML for each part judged not printable: the checks it failed and passed, its sizes,
+    and, where the row kept its grid (Checker(keep_maps=True)), the cuts through the failed
+    feature and the 3D view. Printable parts get nothing."""
+    return "".join(_section(r) for r in results if r.printable is False)
+
+
+def _section(r: PartCheck) -> str:
+    """One failed part: heading, checks, sizes and places, pictures."""
+    passed = ["hole and wall sizes within the process's limits"] if r.process_ok else []
+    if r.network_printable:
+        passed.append(f"network: P(printable) {r.probability:.3f}")
+    checks = "".join(f"<li>{_e(c)}</li>" for c in failed_checks(r))
+    checks += "".join(f"<li>passed: {_e(c)}</li>" for c in passed)
+    facts = [f"P(printable) {r.probability:.3f}"]
+    if r.suspect_mm is not None:
+        at = "({:.1f}, {:.1f}, {:.1f}) mm".format(*r.suspect_mm)
+        facts.append(f"the network's most suspicious region at {at}")
+    sizes = (
+        ("thinnest wall", r.min_wall_mm, r.wall_at_mm),
+        ("smallest hole diameter", r.min_hole_diameter_mm, r.hole_at_mm),
+    )
+    for name, size, where in sizes:
+        if size is not None:
+            at = "" if where is None else " at ({:.1f}, {:.1f}, {:.1f}) mm".format(*where)
+            facts.append(f"{name} {size:.2f} mm{at}")
+    facts.append(f"voxel {r.pitch_mm} mm")
+    if r.windows > 1 and r.grid is not None:  # the pictures show the worst window only
+        facts.append(f"pictures of the worst of {r.windows} windows of a "
+                     f"{'x'.join(map(str, r.grid))} grid")  # fmt: skip
+    return (
+        f"<h2>{_e(Path(r.file).name)}: not printable for {_e(r.process)}</h2>"
+        f"<p>Failed:</p><ul>{checks}</ul><p>{_e('; '.join(facts))} (the part's coordinates).</p>"
+        + _pictures(r)
+    )
+
+
+def _pictures(r: PartCheck) -> str:
+    """The cuts and, where the network objected, the 3D view of its heat, as <img> tags."""
+    if r.solid is None or r.mesh is None or r.placement is None:
+        return ""
+    if r.heatmap is None:  # the network let it through: cuts through the measured sizes only
+        r = replace(r, heatmap=np.zeros(r.solid.shape, np.float32))
+    frame = part_frame(r)
+    tags = _img(f"cuts through {r.file}", slices_figure(r, frame))
+    if r.network_printable is False:
+        tags += _img(f"3D view of {r.file}", view_3d_figure(r, frame))
+    return tags
+
+
+def _img(alt: str, fig: Figure) -> str:
+    """An <img> with the figure embedded as PNG."""
+    return f"<img alt='{_e(alt)}' src='data:image/png;base64,{_png(fig)}'>"
+
+
+def verdict_table(results: Sequence[PartCheck]) -> str:
+    """The verdict table as HTML (check.table_rows), verdicts that fail in red."""
+    head = "".join(f"<th>{_e(h)}</th>" for h in TABLE_HEAD)
+    rows = []
+    for row in table_rows(results):
+        file, verdict, *rest = row
+        bad = " class='bad'" if verdict != "printable" else ""
+        cells = f"<td class='file'>{_e(file)}</td><td{bad}>{_e(verdict)}</td>"
+        rows.append("<tr>" + cells + "".join(f"<td>{_e(c)}</td>" for c in rest) + "</tr>")
+    return f"<table><thead><tr>{head}</tr></thead><tbody>{''.join(rows)}</tbody></table>"
 
 
 def process_line(results: Sequence[PartCheck]) -> str:
@@ -199,21 +140,6 @@ def failed_checks(r: PartCheck) -> list[str]:
         kind, _, rest = problem.partition(" ")
         failed.append(f"{'hole diameter' if kind == 'hole' else kind} {rest}")
     return failed
-
-
-def _rules_only_section(r: PartCheck) -> str:
-    """A part the network passes but the process limits fail: each problem and where the rules
-    found it, in the part's coordinates."""
-    items = []
-    for problem in r.problems:
-        at = r.hole_at_mm if problem.startswith("hole") else r.wall_at_mm
-        where = "" if at is None else " at ({:.1f}, {:.1f}, {:.1f}) mm".format(*at)
-        items.append(f"<li>{_e(problem)}{_e(where)}</li>")
-    return (
-        f"<h2>{_e(Path(r.file).name)}: not printable for {_e(r.process)}</h2>"
-        f"<p>The network lets it through (P(printable) {r.probability:.3f}); the rules, at "
-        f"{r.wall_pitch_mm or r.pitch_mm} mm voxels, find:</p><ul>{''.join(items)}</ul>"
-    )
 
 
 def _png(fig: Figure) -> str:
