@@ -11,6 +11,7 @@ from __future__ import annotations
 
 import json
 import tempfile
+from collections.abc import Mapping
 from functools import lru_cache
 from html import escape
 from pathlib import Path
@@ -21,7 +22,7 @@ from werkzeug.utils import secure_filename
 
 from printability.config import UNIT_CHOICES
 from printability.geometry.mesh_io import MESH_SUFFIXES
-from printability.inspect.check import Checker, PartCheck, format_table, to_json
+from printability.inspect.check import Checker, PartCheck, to_json
 from printability.inspect.processes import PROCESSES, get_process, with_limits
 
 DEFAULT_PORT = 8765
@@ -42,7 +43,7 @@ def create_app(*, max_upload_mb: float = MAX_UPLOAD_MB) -> Flask:
     def check_page() -> tuple[Response, int]:
         row, report = _check_upload(with_report=True)
         status = 400 if row.error else 200
-        return Response(_page(row, report), mimetype="text/html"), status
+        return Response(_page(row, report, chosen=request.form), mimetype="text/html"), status
 
     @app.post("/api/check")
     def check_api() -> tuple[Response, int]:
@@ -95,9 +96,9 @@ def _check_upload(*, with_report: bool) -> tuple[PartCheck, str]:
         row.error = row.error.replace(str(path), name)
     if not with_report:
         return row, ""
-    from printability.inspect.report import part_sections, process_line
+    from printability.inspect.report import part_sections
 
-    return row, f"<p>{escape(process_line([row]))}</p>{part_sections([row])}"
+    return row, part_sections([row])
 
 
 @lru_cache(maxsize=8)
@@ -131,33 +132,65 @@ def _error_response(message: str) -> Response:
     return Response(_page(error=message), mimetype="text/html")
 
 
-def _page(row: PartCheck | None = None, report: str = "", error: str = "") -> str:
-    """The form, and below it the verdict table, the report's sections or an error."""
-    processes = "".join(
-        f"<option value='{name}'>{escape(name)}: {escape(p.description)}</option>"
-        for name, p in PROCESSES.items()
-    )
-    units = "".join(f"<option>{u}</option>" for u in UNIT_CHOICES)
+def _page(
+    row: PartCheck | None = None, report: str = "", error: str = "", chosen: Mapping | None = None
+) -> str:
+    """The form (showing the `chosen` process, limits and units), and below it the verdict
+    table, the report's sections or an error."""
+    from printability.inspect.report import STYLE, process_line, verdict_table
+
+    chosen = chosen or {}
     result = ""
     if error or (row is not None and row.error):
         result = f"<p class='error'>error: {escape(error or row.error)}</p>"
     elif row is not None:
         verdict = "printable" if row.printable else "NOT printable"
-        result = f"<h2>{escape(row.file)}: {verdict}</h2><pre>{escape(format_table([row]))}</pre>"
+        result = (
+            f"<h2 id='verdict'>{escape(row.file)}: {verdict}</h2>"
+            f"<p>{escape(process_line([row]))}</p>{verdict_table([row])}"
+        )
         result += report
     return (
         "<!DOCTYPE html><html><head><meta charset='utf-8'><title>printability</title>"
-        "<meta name='viewport' content='width=device-width'>"
-        "<style>body{font-family:system-ui,sans-serif;max-width:1100px;margin:2em auto;"
-        "padding:0 1em}pre{background:#f6f8fa;padding:1em;overflow-x:auto}img{max-width:100%}"
-        "label{display:inline-block;margin:.3em 1em .3em 0}.error{color:#b00020}</style></head>"
-        "<body><h1>printability: check a part</h1>"
+        "<meta name='viewport' content='width=device-width, initial-scale=1'>"
+        f"<style>{STYLE}{FORM_STYLE}</style></head><body><h1>printability: check a part</h1>"
         "<form method='post' enctype='multipart/form-data'>"
-        f"<label>Mesh <input type='file' name='mesh' required></label>"
-        f"<label>Process <select name='process'>{processes}</select></label>"
-        "<label>Min wall mm <input name='min_wall' size='5' placeholder='process'></label>"
-        "<label>Min hole mm <input name='min_hole' size='5' placeholder='process'></label>"
-        f"<label>Units <select name='units'>{units}</select></label>"
-        "<button type='submit'>Check</button></form>"
-        f"{result}</body></html>\n"
+        "<label class='drop' id='drop'>Drop a mesh file here, or choose one: "
+        f"<input type='file' name='mesh' accept='{','.join(MESH_SUFFIXES)}' required></label>"
+        f"<label>Process {_select('process', PROCESSES, chosen.get('process', 'fdm'))}</label>"
+        f"<label>Min wall mm {_number('min_wall', chosen)}</label>"
+        f"<label>Min hole mm {_number('min_hole', chosen)}</label>"
+        f"<label>Units {_select('units', UNIT_CHOICES, chosen.get('units', 'auto'))}</label>"
+        f"<button type='submit'>Check</button></form>{result}{DROP_SCRIPT}</body></html>\n"
     )
+
+
+FORM_STYLE = (
+    "label{display:inline-block;margin:.3em 1em .3em 0}.error{color:#b00020}"
+    ".drop{display:block;border:2px dashed #999;border-radius:6px;padding:1.2em;margin:1em 0}"
+    ".drop.over{border-color:#1565c0;background:#e3f2fd}"
+)
+# a drop anywhere on the dashed box fills the file input (the input alone takes drops too)
+DROP_SCRIPT = (
+    "<script>const d=document.getElementById('drop'),f=d.querySelector('input');"
+    "['dragenter','dragover'].forEach(e=>d.addEventListener(e,v=>{v.preventDefault();"
+    "d.classList.add('over')}));['dragleave','drop'].forEach(e=>d.addEventListener(e,v=>{"
+    "v.preventDefault();d.classList.remove('over')}));"
+    "d.addEventListener('drop',v=>{f.files=v.dataTransfer.files})</script>"
+)
+
+
+def _select(name: str, options, chosen: str) -> str:
+    """A <select> of `options` (names; a mapping shows each value's description too)."""
+    items = []
+    for option in options:
+        text = f"{option}: {options[option].description}" if isinstance(options, dict) else option
+        selected = " selected" if option == chosen else ""
+        items.append(f"<option value='{escape(option)}'{selected}>{escape(text)}</option>")
+    return f"<select name='{name}'>{''.join(items)}</select>"
+
+
+def _number(name: str, chosen: Mapping) -> str:
+    """A size field in mm, empty for the process's own limit."""
+    value = escape(chosen.get(name, ""))
+    return f"<input name='{name}' size='5' placeholder='process' value='{value}'>"

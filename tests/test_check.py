@@ -44,6 +44,10 @@ def test_a_narrow_hole_is_not_printable_and_measured_in_mm(checker, parts):
     assert not result.printable and result.probability < 0.5
     assert result.hole_measured_on == "mesh"  # found by the rules, measured by chords
     assert result.min_hole_diameter_mm == pytest.approx(2.4, abs=0.02)  # 2.4 mm drilled
+    start, end = np.array(result.hole_span_mm)  # the chord measured: across the hole's axis
+    assert np.linalg.norm(end - start) == pytest.approx(result.min_hole_diameter_mm, abs=0.01)
+    assert np.hypot(*start[:2]) == pytest.approx(1.2, abs=0.02)
+    assert "hole_span_mm" in result.to_dict() and "mesh" not in result.to_dict()
     x, y, _ = result.suspect_mm  # the box is centred on the origin, 20 mm side along z
     assert np.hypot(x, y) < 2 * 1.2 + 2 * result.pitch_mm  # within 2r of the hole's axis
 
@@ -57,6 +61,8 @@ def test_a_thin_wall_is_not_printable_and_found_where_it_is(checker, parts):
     _, y, _ = result.suspect_mm
     assert y > 14  # between the hole (axis at y=14) and the face at y=20
     assert 18 < result.wall_at_mm[1] < 20.5  # the rules' place: on the wall
+    start, end = np.array(result.wall_span_mm)  # the ray measured: from the hole to the face
+    assert sorted([start[1], end[1]]) == pytest.approx([19.0, 20.0], abs=0.02)
 
 
 def test_a_folder_with_broken_files_reports_each_and_judges_the_rest(parts, tmp_path, capsys):

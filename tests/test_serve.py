@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import io
 import json
+import re
 import tempfile
 from pathlib import Path
 
@@ -90,3 +91,17 @@ def test_the_page_shows_the_verdict_and_the_report_pictures(client, examples):
     text = page.get_data(as_text=True)
     assert page.status_code == 200 and "thin_wall.stl: NOT printable" in text
     assert "Failed:" in text and "wall 1.0" in text and text.count("<img") == 2
+
+
+def test_the_page_keeps_the_choices_sent_and_shows_a_table_that_wraps(client, examples):
+    data = examples["narrow_hole"].read_bytes()
+    text = _post(client, "/", "n.stl", data, process="sla", min_hole="3", units="mm").get_data(
+        as_text=True
+    )
+    assert "<option value='sla' selected>" in text and "<option value='mm' selected>" in text
+    assert "name='min_hole' size='5' placeholder='process' value='3'" in text
+    assert "<pre>" not in text and "<td class='file'>n.stl</td>" in text
+    assert re.search(r"<li>hole diameter 2\.\d\d mm &lt; 3\.0 mm</li>", text)  # your limit
+    assert text.index("Limits: thinnest wall 0.5 mm, smallest hole diameter 3.0 mm") < text.index(
+        "<table>"
+    )
