@@ -1,7 +1,8 @@
 """`printability serve`: a local web page to check a part without a terminal, and the same JSON as
 `check --json` at POST /api/check for scripts.
 
-Built on Flask (pinned through MLflow, so nothing new is installed). The server binds to
+Built on Flask (pinned through MLflow); the page's 3D view is Plotly's, whose script the
+server hands out from the installed package, so the page works offline. The server binds to
 127.0.0.1 unless told otherwise, refuses uploads over `max_upload_mb` with a 413, answers a bad
 file with the CLI's one-line error as a 400, and reads each upload from a temporary folder that
 is removed when the request ends.
@@ -30,14 +31,23 @@ MAX_UPLOAD_MB = 100.0
 
 
 def create_app(*, max_upload_mb: float = MAX_UPLOAD_MB) -> Flask:
-    """The web app: GET / (the form), POST / (the form with the verdict and the report's
-    pictures) and POST /api/check (JSON, a list of one `check --json` row)."""
+    """The web app: GET / (the form), POST / (the form with the verdict, an interactive 3D view
+    and the report's pictures), POST /api/check (JSON, a list of one `check --json` row) and
+    GET /plotly.min.js (the 3D view's script, from the installed plotly package)."""
     app = Flask(__name__)
     app.config["MAX_CONTENT_LENGTH"] = int(max_upload_mb * 1024 * 1024)
 
     @app.get("/")
     def form() -> Response:
         return Response(_page(), mimetype="text/html")
+
+    @app.get("/plotly.min.js")
+    def plotly() -> Response:
+        from printability.inspect.viewer import plotly_js
+
+        response = Response(plotly_js(), mimetype="text/javascript")
+        response.cache_control.max_age = 86400  # the same file until the package changes
+        return response
 
     @app.post("/")
     def check_page() -> tuple[Response, int]:
@@ -97,8 +107,12 @@ def _check_upload(*, with_report: bool) -> tuple[PartCheck, str]:
     if not with_report:
         return row, ""
     from printability.inspect.report import part_sections
+    from printability.inspect.viewer import interactive_view
 
-    return row, part_sections([row])
+    view = interactive_view(row)
+    if view:
+        view = f"<h3>The part in 3D</h3><script src='plotly.min.js'></script>{view}"
+    return row, view + part_sections([row])
 
 
 @lru_cache(maxsize=8)

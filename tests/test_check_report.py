@@ -252,3 +252,20 @@ def test_a_part_only_the_network_fails_says_its_sizes_pass(tmp_path):
     page = write_check_report([row], tmp_path / "r.html").read_text()
     assert "passed: hole and wall sizes within the process&#x27;s limits" in page
     assert process_line([PartCheck(file="x.stl", error="bad")]) == "No part could be judged."
+
+
+def test_the_interactive_view_splits_long_edges_and_colours_the_wall_by_its_heat():
+    from printability.inspect.viewer import fine_surface, interactive_view, surface_heat
+
+    row = _checked()
+    vertices, faces = fine_surface(row)
+    edges = np.linalg.norm(vertices[faces] - vertices[np.roll(faces, 1, axis=1)], axis=-1)
+    assert edges.max() <= 2 * row.placement.pitch_mm + 1e-9 < row.mesh.edges_unique_length.max()
+    heat = surface_heat(row, vertices)
+    near = np.linalg.norm(vertices - row.suspect_mm, axis=1) < 2.0
+    far = np.linalg.norm(vertices - row.suspect_mm, axis=1) > 25.0
+    assert heat[near].min() > 0.8 and heat[far].max() < 0.1  # the Gaussian on the wall
+    html = interactive_view(row)
+    assert '"type":"mesh3d"' in html and "wall 1.0" in html and "Plotly.newPlot" in html
+    assert not re.search(r"https?://", html) and "<script src" not in html  # nothing fetched
+    assert interactive_view(PartCheck(file="x.stl")) == ""  # no mesh kept

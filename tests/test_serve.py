@@ -91,6 +91,10 @@ def test_the_page_shows_the_verdict_and_the_report_pictures(client, examples):
     text = page.get_data(as_text=True)
     assert page.status_code == 200 and "thin_wall.stl: NOT printable" in text
     assert "Failed:" in text and "wall 1.0" in text and text.count("<img") == 2
+    assert "<script src='plotly.min.js'></script>" in text and '"type":"mesh3d"' in text
+    script = client.get("/plotly.min.js")  # the 3D view's script, from this server: offline
+    assert script.status_code == 200 and script.mimetype == "text/javascript"
+    assert len(script.get_data()) > 1_000_000 and b"plotly" in script.get_data()[:2000].lower()
 
 
 def test_the_page_keeps_the_choices_sent_and_shows_a_table_that_wraps(client, examples):
