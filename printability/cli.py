@@ -575,9 +575,12 @@ def _cmd_show(args: argparse.Namespace) -> int:
             out = args.out or Path("samples.png")
             render.render_grid([ds[i] for i in picks], out_png=out, columns=args.per_class)
         else:
-            voxels, record = ds[_sample_index(ds, args.sample, args.defect)]
+            index = _sample_index(ds, args.sample, args.defect)
+            voxels, record = ds[index]
             out = args.out or Path(f"{record['sample_id']}.png")
-            render.render_sample(voxels, record=record, out_png=out)
+            thin = ds.defect_mask(index) if record.get("defect") == "thin_wall" else None
+            render.render_sample(voxels, record=record, out_png=out,
+                                 thresholds=ds.info.get("thresholds"), thin_wall=thin)  # fmt: skip
     else:
         from printability.geometry.mesh_io import load_and_repair
 

@@ -17,15 +17,21 @@ from matplotlib import colormaps
 from matplotlib.axes import Axes
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.collections import PolyCollection
-from matplotlib.colors import ListedColormap
+from matplotlib.colors import ListedColormap, to_rgb
 from matplotlib.figure import Figure
 from matplotlib.patches import Circle, Rectangle
 from mpl_toolkits.mplot3d import Axes3D
 from mpl_toolkits.mplot3d.art3d import Poly3DCollection
 
+from printability.config import Preset
+from printability.data.defects import rim_margin, wall_cap
+from printability.geometry.measure import Hole, hole_mask, measure_wall
+from printability.geometry.morphology import close_ball
+
 AXIS_NAMES = ("x", "y", "z")
-SLICE_CMAP = ListedColormap(["white", "0.6"])  # empty, solid
 HOLE_COLOR = "red"
+THIN_COLOR = "darkorange"
+SLICE_CMAP = ListedColormap(["white", "0.6", THIN_COLOR])  # empty, solid, thin wall
 MESH_COLOR = np.array([0.35, 0.55, 0.85])
 LIGHT_DIR = np.array([0.3, -0.6, 0.75])  # the three faces seen by default get distinct tones
 VOXEL_CMAP = colormaps["viridis"]
@@ -111,6 +117,55 @@ def _center(grid: np.ndarray, record: dict) -> tuple[np.ndarray, bool]:
     return c, True
 
 
+def _preset(thresholds: Preset | dict | None) -> Preset | None:
+    """The thresholds as a Preset (a dataset's info stores them as a dict), or None."""
+    if thresholds is None or isinstance(thresholds, Preset):
+        return thresholds
+    return Preset(**thresholds)
+
+
+def _refill_hole(grid: np.ndarray, hole: Hole) -> np.ndarray:
+    """The solid with the hole's voxels that the part surrounds made material again: a ball
+    wider than the hole closes it inside the part but not beyond the part's faces. measure_wall
+    measures a hole in the solid without it (its axis must run through material)."""
+    margin = int(math.ceil(hole.radius)) + 3  # close_ball needs an empty margin to dilate into
+    closed = close_ball(np.pad(grid, margin), hole.radius + 1)
+    inner = tuple(slice(margin, margin + n) for n in grid.shape)
+    return grid | (closed[inner] & hole_mask(grid.shape, hole))
+
+
+def thin_wall_mask(
+    voxels: np.ndarray, record: dict, thresholds: Preset | dict | None
+) -> np.ndarray | None:
+    """The sample's thin wall (bool, the grid's shape): the material crossed by the rays of
+    `measure_wall` whose wall is at most b_np, as the generator measured it. None without
+    thresholds, or when the sample has no hole whose wall is thin (a thin_wall, or wall <= b_np)
+    or its defect is a small hole (then the hole is what the picture must show)."""
+    th, grid = _preset(thresholds), _as_grid(voxels)
+    center, axis = _vector(record, "hole_center"), _hole_axis(record)
+    radius, wall = _num(record, "hole_radius_vox"), _num(record, "wall_vox")
+    if th is None or center is None or axis is None or not radius > 0:
+        return None
+    defect = record.get("defect")
+    if defect == "small_hole" or (defect != "thin_wall" and not wall <= th.b_np):
+        return None
+    hole = Hole(center, axis, radius)
+    solid = _refill_hole(grid, hole)
+    found = measure_wall(solid, hole, rim_margin(radius, th), wall_cap(th), th.b_np).thin_voxels
+    mask = np.zeros(grid.shape, bool)
+    if found is not None:
+        found = found[((found >= 0) & (found < grid.shape)).all(axis=1)]
+        mask[tuple(found.T)] = True
+    return mask & grid
+
+
+def _thin_anchor(thin: np.ndarray) -> np.ndarray:
+    """The thin-wall voxel nearest the thin voxels' centroid: slices through it cut the wall."""
+    cells = np.argwhere(thin)
+    nearest = np.argmin(np.linalg.norm(cells - cells.mean(axis=0), axis=1))
+    return cells[nearest].astype(float) + 0.5
+
+
 def _slice_indices(grid: np.ndarray, center: np.ndarray) -> list[int]:
     """The voxel index along each axis whose slab holds the centre, clipped into the grid."""
     return [int(np.clip(math.floor(c), 0, n - 1)) for c, n in zip(center, grid.shape, strict=True)]
@@ -134,13 +189,18 @@ def _clip_line(point: np.ndarray, direction: np.ndarray, upper: np.ndarray) -> n
 def _pool_any(grid: np.ndarray, max_side: int) -> tuple[np.ndarray, int]:
     """Downsample by the smallest integer factor that fits max_side; a cell is solid if any is."""
     factor = max(1, math.ceil(max(grid.shape) / max(1, max_side)))
+    return _pool_by(grid, factor), factor
+
+
+def _pool_by(grid: np.ndarray, factor: int) -> np.ndarray:
+    """Downsample by `factor` along every axis (zero-padded to a multiple); any voxel counts."""
     if factor == 1:
-        return grid, 1
+        return grid
     padded_shape = [math.ceil(n / factor) * factor for n in grid.shape]
     padded = np.zeros(padded_shape, dtype=bool)
     padded[: grid.shape[0], : grid.shape[1], : grid.shape[2]] = grid
     a, b, c = (n // factor for n in padded_shape)
-    return padded.reshape(a, factor, b, factor, c, factor).any(axis=(1, 3, 5)), factor
+    return padded.reshape(a, factor, b, factor, c, factor).any(axis=(1, 3, 5))
 
 
 # --- panels ------------------------------------------------------------------------------------
@@ -154,13 +214,17 @@ def _draw_slice(
     center: np.ndarray,
     axis: np.ndarray | None,
     radius: float,
+    thin: np.ndarray | None = None,
 ) -> None:
-    """One axial slice (solid grey, empty white) with the hole axis projected onto it in red."""
+    """One axial slice (solid grey, empty white, thin wall orange) with the hole axis
+    projected onto it in red."""
     u, v = (a for a in range(3) if a != normal)
-    plane = np.take(grid, index, axis=normal)  # axes (u, v) in order
+    plane = np.take(grid, index, axis=normal).astype(np.uint8)  # axes (u, v) in order
+    if thin is not None:
+        plane += np.take(thin & grid, index, axis=normal)
     extent = (0, grid.shape[u], 0, grid.shape[v])
     ax.imshow(
-        plane.T, cmap=SLICE_CMAP, vmin=0, vmax=1, origin="lower", extent=extent,
+        plane.T, cmap=SLICE_CMAP, vmin=0, vmax=2, origin="lower", extent=extent,
         interpolation="nearest",
     )  # fmt: skip
     ax.set_title(f"{AXIS_NAMES[normal]} = {index}  ({AXIS_NAMES[u]}-{AXIS_NAMES[v]} plane)")
@@ -187,14 +251,15 @@ def _draw_projected_axis(
         ax.plot(seg[:, 0], seg[:, 1], color=HOLE_COLOR, lw=1.5)
 
 
-def _face_quads(grid: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    """Every voxel face between solid and empty, as quads (F, 4, 3) and unit normals (F, 3).
+def _face_quads(grid: np.ndarray) -> tuple[np.ndarray, np.ndarray, np.ndarray]:
+    """Every voxel face between solid and empty, as quads (F, 4, 3), unit normals (F, 3) and
+    the voxel each face belongs to (F, 3).
 
     Built with numpy only: one Poly3DCollection of exposed faces draws far faster than
     `Axes3D.voxels`, which builds one collection per voxel.
     """
     p = np.pad(grid, 1)
-    quads, normals = [], []
+    quads, normals, cells = [], [], []
     for k in range(3):
         u, v = (a for a in range(3) if a != k)
         square = np.zeros((4, 3))
@@ -204,13 +269,14 @@ def _face_quads(grid: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
             shift = [slice(1, -1)] * 3
             shift[k] = slice(2, None) if sign > 0 else slice(None, -2)
             idx = np.argwhere(grid & ~p[tuple(shift)])
+            cells.append(idx)
             corners = square.copy()
             corners[:, k] = 1 if sign > 0 else 0
             quads.append(idx[:, None, :] + corners[None, :, :])
             normal = np.zeros(3)
             normal[k] = sign
             normals.append(np.repeat(normal[None, :], len(idx), axis=0))
-    return np.concatenate(quads), np.concatenate(normals)
+    return np.concatenate(quads), np.concatenate(normals), np.concatenate(cells)
 
 
 def _shade(normals: np.ndarray, base: np.ndarray) -> np.ndarray:
@@ -220,28 +286,39 @@ def _shade(normals: np.ndarray, base: np.ndarray) -> np.ndarray:
     return np.clip((0.35 + 0.65 * diffuse)[:, None] * base, 0, 1)
 
 
-def _pooled_faces(grid: np.ndarray, max_side: int) -> tuple[np.ndarray, np.ndarray, int]:
-    """Exposed faces of the any-pooled grid, pooling harder until there are few enough to draw."""
+def _pooled_faces(
+    grid: np.ndarray, max_side: int
+) -> tuple[np.ndarray, np.ndarray, np.ndarray, int]:
+    """Exposed faces of the any-pooled grid, pooling harder until there are few enough to draw:
+    quads, normals, the pooled cell of each face, and the pooling factor."""
     side = max_side
     while True:
         pooled, factor = _pool_any(grid, side)
-        quads, normals = _face_quads(pooled)
+        quads, normals, cells = _face_quads(pooled)
         if len(quads) <= MAX_FACES_3D or side <= 8:
-            return quads * factor, normals, factor
+            return quads * factor, normals, cells, factor
         side = max(8, int(side * 0.75))
 
 
 def _draw_voxels_3d(
-    ax: Axes3D, grid: np.ndarray, axis: np.ndarray | None, center: np.ndarray, max_side: int
+    ax: Axes3D,
+    grid: np.ndarray,
+    axis: np.ndarray | None,
+    center: np.ndarray,
+    max_side: int,
+    thin: np.ndarray | None = None,
 ) -> int:
-    """Exposed voxel faces, coloured by height and Lambert-shaded, plus the hole axis in red.
+    """Exposed voxel faces, coloured by height and Lambert-shaded, the faces of `thin` voxels
+    orange, plus the hole axis in red.
 
     Returns the pooling factor used, so the caller can say the view is coarser than the grid.
     """
-    quads, normals, factor = _pooled_faces(grid, max_side)
+    quads, normals, cells, factor = _pooled_faces(grid, max_side)
     if len(quads):
         height = quads[:, :, 2].mean(axis=1) / max(grid.shape[2], 1)
         base = np.asarray(VOXEL_CMAP(0.15 + 0.8 * height))[:, :3]
+        if thin is not None and thin.any():
+            base[_pool_by(thin, factor)[tuple(cells.T)]] = to_rgb(THIN_COLOR)
         colors = _shade(normals, base)  # edges in the face colour hide seams between quads
         ax.add_collection3d(
             Poly3DCollection(quads, facecolors=colors, edgecolors=colors, linewidths=0.3)
@@ -250,8 +327,24 @@ def _draw_voxels_3d(
         seg = _clip_line(center, axis, np.array(grid.shape, dtype=float))
         if seg is not None:
             ax.plot(seg[:, 0], seg[:, 1], seg[:, 2], color=HOLE_COLOR, lw=1.5, alpha=0.9)
+    if thin is not None and thin.any():  # dots drawn over the faces: seen even where hidden
+        ax.view_init(*_facing(grid, thin))
+        dots = np.argwhere(thin) + 0.5
+        ax.scatter(*dots.T, color=THIN_COLOR, s=6, depthshade=False, edgecolors="none")
     _frame_3d(ax, grid.shape)
     return factor
+
+
+def _facing(grid: np.ndarray, thin: np.ndarray) -> tuple[float, float]:
+    """(elevation, azimuth) in degrees of a camera on the thin wall's side of the part, a little
+    from above when the wall faces sideways, so the wall's outer face is in view."""
+    d = np.argwhere(thin).mean(axis=0) - np.argwhere(grid).mean(axis=0)
+    if np.linalg.norm(d) < 1e-9:
+        return 30.0, -60.0  # matplotlib's default view
+    d /= np.linalg.norm(d)
+    elev = math.degrees(math.asin(float(np.clip(d[2], -1, 1))))
+    elev = float(np.clip(elev if abs(elev) >= 25 else 25.0, -60, 60))
+    return elev, math.degrees(math.atan2(d[1], d[0])) + 30  # oblique: the part still reads 3-D
 
 
 def _frame_3d(ax: Axes3D, shape: tuple[int, ...]) -> None:
@@ -290,39 +383,77 @@ def render_sample(
     max_voxels_3d: int = 96,
     note: str = "",
     figsize: tuple[float, float] = (18, 5),
+    thresholds: Preset | dict | None = None,
+    thin_wall: np.ndarray | None = None,
 ) -> Path:
-    """One PNG: three orthogonal slices through the hole centre (or grid centre) and a 3-D view.
+    """One PNG: three orthogonal slices through the defect and a 3-D view (`sample_figure`)."""
+    fig = sample_figure(
+        voxels, record, max_voxels_3d=max_voxels_3d, note=note, figsize=figsize,
+        thresholds=thresholds, thin_wall=thin_wall,
+    )  # fmt: skip
+    return save_figure(fig, out_png)
 
-    The hole axis is drawn in red in every panel so the defect can be found at a glance; `note`
-    is a third title line (e.g. a model's verdict in a failure gallery).
+
+def sample_figure(
+    voxels: np.ndarray,
+    record: dict,
+    *,
+    max_voxels_3d: int = 96,
+    note: str = "",
+    figsize: tuple[float, float] = (18, 5),
+    thresholds: Preset | dict | None = None,
+    thin_wall: np.ndarray | None = None,
+) -> Figure:
+    """Three orthogonal slices and a 3-D view of a sample, through its thin wall (orange) when
+    it has one, else through the hole centre (or the grid centre when it has no hole).
+
+    The hole axis is drawn in red in every panel so the defect can be found at a glance. The
+    thin wall is `thin_wall` (e.g. a dataset's stored defect mask), else measured with
+    `thresholds` (`thin_wall_mask`), else not shown. `note` is a last title line (e.g. a model's
+    verdict in a failure gallery).
     """
     grid = _as_grid(voxels)
     center, has_hole = _center(grid, record)
     axis = _hole_axis(record) if has_hole else None
     radius = _num(record, "hole_radius_vox")
-    indices = _slice_indices(grid, center)
-
+    if thin_wall is not None and np.any(thin_wall):
+        thin = _as_grid(thin_wall) & grid
+    else:
+        thin = thin_wall_mask(grid, record, thresholds) if has_hole else None
+    thin = thin if thin is not None and thin.any() else None
+    lines = [_sample_title(record), _where_line(record, has_hole, thin), note]
     fig = Figure(figsize=figsize)
+    title = fig.suptitle("\n".join(line for line in lines if line), fontsize=12)
     spec = fig.add_gridspec(
-        1,
-        4,
-        width_ratios=(1, 1, 1, 1.5),
-        left=0.04,
-        right=0.99,
-        bottom=0.1,
-        top=0.74 if note else 0.8,
-        wspace=0.25,
-    )
+        1, 4, width_ratios=(1, 1, 1, 1.5), left=0.04, right=0.99, bottom=0.1,
+        top=_top_below(fig, title), wspace=0.25,
+    )  # fmt: skip
+    indices = _slice_indices(grid, _thin_anchor(thin) if thin is not None else center)
     for normal in range(3):
         ax = fig.add_subplot(spec[0, normal])
-        _draw_slice(ax, grid, normal, indices[normal], center, axis, radius)
+        _draw_slice(ax, grid, normal, indices[normal], center, axis, radius, thin)
     ax3 = fig.add_subplot(spec[0, 3], projection="3d")
-    factor = _draw_voxels_3d(ax3, grid, axis, center, max(1, max_voxels_3d // 2))
+    factor = _draw_voxels_3d(ax3, grid, axis, center, max(1, max_voxels_3d // 2), thin)
     pooled = f", shown pooled x{factor}" if factor > 1 else ""
     ax3.set_title("voxels {}x{}x{}".format(*grid.shape) + pooled)
-    where = "" if has_hole else "\nno hole centre: slices through the grid centre"
-    fig.suptitle(_sample_title(record) + where + (f"\n{note}" if note else ""), fontsize=12)
-    return save_figure(fig, out_png)
+    return fig
+
+
+def _where_line(record: dict, has_hole: bool, thin: np.ndarray | None) -> str:
+    """The title line saying where the slices go and what orange marks; '' for the hole centre."""
+    if thin is not None:
+        wall = _length_text("", _num(record, "wall_vox"), _num(record, "pitch_mm")).strip()
+        return f"thin wall {wall} in orange: slices through it, 3-D view from its side"
+    return "" if has_hole else "no hole centre: slices through the grid centre"
+
+
+def _top_below(fig: Figure, title: Any) -> float:
+    """The axes' top, as a figure fraction, that leaves room under the (multi-line) suptitle
+    for the panels' own titles: measured on the rendered text, so no line count can overlap."""
+    FigureCanvasAgg(fig)
+    box = title.get_window_extent(fig.canvas.get_renderer())
+    panel_title_px = 2.4 * 12 * fig.dpi / 72  # a 12 pt axes title and its padding
+    return max(0.3, (box.y0 - panel_title_px) / (fig.get_figheight() * fig.dpi))
 
 
 def _lambert_colors(mesh: trimesh.Trimesh) -> np.ndarray:

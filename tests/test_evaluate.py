@@ -11,9 +11,11 @@ from pathlib import Path
 import numpy as np
 import pytest
 import torch
+from matplotlib.backends.backend_agg import FigureCanvasAgg
 from sklearn import metrics as skm
 
 from printability.config import TrainConfig
+from printability.evaluate import plots
 from printability.evaluate.evaluation import evaluate, failures
 from printability.evaluate.metrics import (
     accuracy_by_bin,
@@ -169,6 +171,122 @@ def test_failures_name_the_misclassified_samples_most_confident_first():
     rows = failures(Predictions("m", records, probabilities))
     assert [r["sample_id"] for r in rows] == ["s3", "s2", "s1", "s4"]
     assert rows[0]["probability"] == pytest.approx(0.99) and rows[0]["label"] == 0
+
+
+def _captured_figures(monkeypatch) -> list:
+    """Make the plots hand their figures to a list instead of writing PNGs."""
+    from printability.evaluate import plots
+
+    figures: list = []
+
+    def keep(fig, out_png):
+        FigureCanvasAgg(fig)
+        fig.canvas.draw()
+        figures.append(fig)
+        return Path(out_png)
+
+    monkeypatch.setattr(plots, "save_figure", keep)
+    return figures
+
+
+def test_reliability_series_breaks_at_empty_bins_and_counts_every_bin():
+    probabilities = np.array([0.02, 0.05, 0.15, 0.42, 0.45, 0.47, 0.97, 1.0])
+    labels = np.array([0, 0, 0, 1, 0, 1, 1, 1])
+    series = plots.reliability_series(labels, probabilities, bins=10)
+    empty = [2, 3, 5, 6, 7, 8]
+    assert np.isnan(series["x"][empty]).all() and np.isnan(series["y"][empty]).all()
+    assert (
+        series["count"].tolist() == np.histogram(probabilities, np.linspace(0, 1, 11))[0].tolist()
+    )
+    assert series["x"][4] == pytest.approx(0.44666, abs=1e-4)
+    assert series["y"][4] == pytest.approx(2 / 3) and series["y"][9] == 1.0
+
+
+def test_reliability_plot_gaps_empty_bins_labels_counts_and_keeps_markers_whole(monkeypatch):
+    figures = _captured_figures(monkeypatch)
+    labels, probabilities = np.array([0, 0, 1, 1, 1]), np.array([0.0, 0.05, 0.62, 0.98, 1.0])
+    records = [{"label": int(v)} for v in labels]
+    plots.plot_reliability([Predictions("m", records, probabilities)], "unused.png")
+    curve, bars = figures[0].axes[:2]
+    y = curve.lines[0].get_ydata()
+    assert np.isnan(y[1:6]).all() and np.isnan(y[7:9]).all()  # no line across empty bins
+    assert [int(t.get_text()) for t in bars.texts] == [2, 1, 2]  # n of each non-empty bin
+    low, high = curve.get_ylim()
+    assert low < 0 and high > 1  # markers at fractions 0 and 1 are not cut in half
+    assert "fraction really printable" in curve.get_title(
+        loc="left"
+    )  # what a point means, on the plot
+
+
+def test_accuracy_by_measure_plot_breaks_the_line_over_empty_bins(monkeypatch):
+    figures = _captured_figures(monkeypatch)
+    radius = np.array([2.2, 2.7, 6.1, 6.8, 7.2, np.nan])
+    labels, predicted = np.array([0, 0, 1, 1, 1, 1]), np.array([0, 1, 1, 1, 0, 1])
+    rows = accuracy_by_bin(radius, labels, predicted, list(range(9)))
+    series = plots.measure_series(rows)
+    assert np.isnan(series["y"][3:6]).all() and series["count"].tolist() == [0, 0, 2, 0, 0, 0, 2, 1]
+    table = {"m": {"hole_radius_vox": rows, "wall_vox": rows}}
+    thresholds = {"r_np": 3.0, "r_p": 6.0, "b_np": 2.0, "b_p": 4.0}
+    plots.plot_by_measure(table, "unused.png", thresholds)
+    curve, counts = figures[0].axes[:2]
+    assert np.isnan(curve.lines[0].get_ydata()[3:6]).all()
+    assert [int(t.get_text()) for t in counts.texts] == [2, 2, 1]
+    tops = [child for ax in figures[0].axes for child in ax.child_axes]
+    names = [t.get_text() for top in tops for t in top.get_xticklabels()]
+    assert "r_np 3" in names and "r_p 6" in names and "b_p 4" in names  # on a top axis
+
+
+def test_no_legend_covers_the_data_of_any_plot(monkeypatch):
+    figures = _captured_figures(monkeypatch)
+    labels, probabilities = fixed_predictions(60)
+    records = [{"label": int(v), "defect": "d", "hole_radius_vox": 4.0} for v in labels]
+    results = [Predictions(name, records, probabilities) for name in ("model a", "model b")]
+    rows = accuracy_by_bin(np.full(60, 4.0), labels, probabilities >= 0.5, [0, 2, 4, 6])
+    plots.plot_roc(results, "a.png")
+    plots.plot_precision_recall(results, "b.png")
+    plots.plot_reliability(results, "c.png")
+    per_defect = {"d": {"count": 60, "accuracy": 0.8, "errors": 12}}
+    plots.plot_per_defect({"model a": per_defect, "model b": per_defect}, "d.png")
+    by_measure = {"hole_radius_vox": rows, "wall_vox": rows}
+    plots.plot_by_measure({"model a": by_measure, "model b": by_measure}, "e.png")
+    for fig in figures:
+        renderer = fig.canvas.get_renderer()
+        assert fig.legends, "every overlay plot names its models"
+        legend = fig.legends[0].get_window_extent(renderer)
+        figure_box = fig.bbox
+        assert figure_box.x0 <= legend.x0 and legend.y0 >= figure_box.y0  # not cut off
+        for ax in fig.axes:
+            assert not legend.overlaps(ax.get_window_extent(renderer))
+
+
+def test_gallery_hands_a_thin_walls_stored_mask_and_the_thresholds_to_the_render(
+    monkeypatch, tmp_path
+):
+    import printability.render as render
+    from printability.evaluate.evaluation import draw_gallery
+
+    class Data:
+        records = [
+            {"sample_id": "t", "defect": "thin_wall", "label": 0},
+            {"sample_id": "s", "defect": "small_hole", "label": 0},
+        ]
+        info = {"thresholds": {"name": "x", "r_p": 6.0, "r_np": 3.0, "b_p": 4.0, "b_np": 2.0}}
+        mask = np.zeros((4, 4, 4), bool)
+
+        def __getitem__(self, i):
+            return np.ones((4, 4, 4), bool), dict(self.records[i])
+
+        def defect_mask(self, i):
+            return self.mask
+
+    calls = {}
+    monkeypatch.setattr(
+        render, "render_sample", lambda v, r, out, **kw: calls.setdefault(r["sample_id"], kw)
+    )
+    result = Predictions("m", Data.records, np.array([0.9, 0.8]))
+    draw_gallery(Data(), result, tmp_path, 2)
+    assert calls["t"]["thin_wall"] is Data.mask and calls["s"]["thin_wall"] is None
+    assert calls["t"]["thresholds"] == Data.info["thresholds"]
 
 
 @pytest.fixture(scope="module")

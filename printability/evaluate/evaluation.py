@@ -261,18 +261,22 @@ def draw_plots(
 def draw_gallery(
     dataset: VoxelDataset, result: Predictions, folder: Path, count: int
 ) -> list[tuple[dict, Path]]:
-    """Renders (slices + 3-D view) of the `count` worst failures, captioned with the verdict."""
+    """Renders (slices + 3-D view) of the `count` worst failures, captioned with the verdict;
+    a thin wall is drawn from the dataset's defect mask, the voxels its label was decided on."""
     from printability.render import render_sample
 
     index_of = {r["sample_id"]: i for i, r in enumerate(dataset.records)}
+    thresholds = dataset.info.get("thresholds")
     pictures = []
     for row in failures(result, limit=count):
-        voxels, record = dataset[index_of[row["sample_id"]]]
+        index = index_of[row["sample_id"]]
+        voxels, record = dataset[index]
+        thin = dataset.defect_mask(index) if record.get("defect") == "thin_wall" else None
         verdict = "printable" if row["probability"] >= DECISION_THRESHOLD else "not printable"
         note = f"{result.name}: P(printable) = {row['probability']:.3f}, judged {verdict}"
         png = render_sample(
             voxels, record, folder / f"{row['sample_id']}.png", max_voxels_3d=64, note=note,
-            figsize=(14, 4),
+            figsize=(14, 4), thresholds=thresholds, thin_wall=thin,
         )  # fmt: skip
         pictures.append((row, png))
     return pictures
