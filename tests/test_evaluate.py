@@ -352,6 +352,8 @@ def test_evaluate_writes_metrics_predictions_and_a_report_with_every_plot(
     for png in pngs:  # every plot is embedded, so the page opens offline
         assert base64.b64encode(png.read_bytes()).decode() in html
     assert "http://" not in html and "https://" not in html
+    tables = html.count("<table")  # each inside a box that scrolls itself on a narrow screen
+    assert tables == 3 and html.count("<div class='wide'><table") == tables
     (_, fp), (fn, _) = metrics["confusion_matrix"]
     shown = len(list((out / "gallery").glob("*.png")))
     assert f"Failure gallery (showing {shown} of {fp + fn})" in html

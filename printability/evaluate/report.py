@@ -14,7 +14,9 @@ from printability.evaluate.predict import DECISION_THRESHOLD
 from printability.geometry.mesh_io import implausible_size
 
 STYLE = """
-body { font-family: system-ui, sans-serif; margin: 2em auto; max-width: 1200px; color: #222; }
+body { font-family: system-ui, sans-serif; margin: 2em auto; max-width: 1200px; color: #222;
+       padding: 0 1em; }
+.wide { overflow-x: auto; } /* a many-model table scrolls inside itself, not the page */
 h1 { margin-bottom: 0.2em; } h2 { border-bottom: 1px solid #ccc; padding-bottom: 0.2em; }
 table { border-collapse: collapse; margin: 0.8em 0; font-size: 0.92em; }
 th, td { border: 1px solid #ccc; padding: 0.3em 0.6em; text-align: right; }
@@ -49,22 +51,23 @@ def write_report(
         f"<p class='headline'>{headline(metrics)}</p>",
         _judged(metrics, dataset_info),
         "<h2>How good, compared with what</h2>",
-        _comparison_table(models),
+        _wide(_comparison_table(models)),
         "<p class='muted'>Printable is the positive class. ECE: expected calibration error "
         "(0 = the probabilities mean what they say). The rule baseline learns nothing: it "
         "measures holes and walls with morphological closing and opening.</p>",
         _plots(figures, ("ROC", "precision-recall", "confusion matrices", "calibration")),
         "<h2>Where it fails</h2>",
-        _per_defect_table(models),
+        _wide(_per_defect_table(models)),
         _plots(figures, ("accuracy per defect class", "accuracy by hole radius and wall")),
         f"<h3>Failures of {_e(metrics['model'])}, most confidently wrong first "
         f"(showing {len(metrics['failures'])} of {_errors(metrics)})</h3>",
-        _failure_table(metrics["failures"]),
+        _wide(_failure_table(metrics["failures"])),
         f"<h3>Failure gallery (showing {len(gallery)} of {_errors(metrics)})</h3>",
         _gallery(gallery),
     ]
     page = (
         "<!DOCTYPE html><html><head><meta charset='utf-8'>"
+        "<meta name='viewport' content='width=device-width, initial-scale=1'>"
         f"<title>printability evaluation: {_e(metrics['model'])}</title>"
         f"<style>{STYLE}</style></head><body>{''.join(body)}</body></html>\n"
     )
@@ -281,6 +284,11 @@ def _fmt(value: Any, digits: int = 3) -> str:
     if value is None or (isinstance(value, float) and value != value):
         return "-"
     return f"{value:.{digits}f}" if isinstance(value, float) else str(value)
+
+
+def _wide(table: str) -> str:
+    """A table that scrolls inside its own box on a narrow screen."""
+    return f"<div class='wide'>{table}</div>"
 
 
 def _e(text: Any) -> str:
