@@ -147,8 +147,8 @@ def screenshots(out: Path, examples: dict[str, Path], evaluate_report: Path | No
     from printability.inspect.check import Checker
     from printability.inspect.report import write_check_report
 
-    report = write_check_report(Checker(keep_maps=True).check_paths(sorted(examples.values())),
-                                out / "_check.html")  # fmt: skip
+    rows = Checker(keep_maps=True).check_paths(sorted(examples.values()), progress=False)
+    report = write_check_report(rows, out / "_check.html")
     saved = []
     with served() as url:
         for width in WIDTHS:
