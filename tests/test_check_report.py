@@ -269,3 +269,17 @@ def test_the_interactive_view_splits_long_edges_and_colours_the_wall_by_its_heat
     assert '"type":"mesh3d"' in html and "wall 1.0" in html and "Plotly.newPlot" in html
     assert not re.search(r"https?://", html) and "<script src" not in html  # nothing fetched
     assert interactive_view(PartCheck(file="x.stl")) == ""  # no mesh kept
+
+
+def test_a_size_measured_outside_the_pictured_window_is_left_out_of_the_pictures():
+    far = [[500.0, 0.0, 0.0], [501.0, 0.0, 0.0]]  # as if in another window of a large part
+    row = _checked(wall_span_mm=far, windows=6, grid=[300, 300, 64])
+    frame = part_frame(row)
+    centre, why, _ = focus(row, frame)
+    assert why == "the network's strongest evidence" and centre == pytest.approx(row.suspect_mm)
+    fig = slices_figure(row, frame)
+    labels = [t.get_text() for t in fig.legends[0].get_texts()]
+    assert not any(label.startswith("measured: wall") for label in labels)
+    assert any(label.startswith("measured: hole diameter") for label in labels)
+    titles = [ax.get_title() for ax in fig.axes]
+    assert "judged window: heat, maximum along z" in titles and "whole part" not in str(titles)

@@ -49,6 +49,12 @@ class PartFrame:
         """Cell indices (n, 3) to their centres in mm."""
         return self.origin_mm + np.asarray(cells, float) * self.pitch_mm
 
+    def holds(self, point_mm: Sequence[float]) -> bool:
+        """Whether a point lies in the frame (within a cell of its outer cells' centres)."""
+        low = self.origin_mm - self.pitch_mm
+        high = self.to_mm(np.array(self.solid.shape) - 1) + self.pitch_mm
+        return bool(np.all(point_mm >= low) and np.all(point_mm <= high))
+
     def extent(self, u: int, v: int) -> tuple[float, float, float, float]:
         """imshow's extent for a plane with axes (u, v), cell edges included."""
         low, high = self.to_mm(np.zeros(3)), self.to_mm(np.array(self.solid.shape) - 1)
@@ -125,9 +131,8 @@ def focus(result: PartCheck, frame: PartFrame) -> tuple[np.ndarray, str, float]:
         at = result.hole_at_mm if problem.startswith("hole") else result.wall_at_mm
         if at is not None:
             candidates.append((np.array(at), problem, 0.0))
-    top = frame.to_mm(np.array(frame.solid.shape) - 1) + frame.pitch_mm
     for point, why, size in candidates:
-        if np.all(point >= frame.origin_mm - frame.pitch_mm) and np.all(point <= top):
+        if frame.holds(point):
             return point, why, size
     middle = frame.to_mm((np.array(frame.solid.shape) - 1) / 2)
     return middle, "the middle of the part", 0.0
@@ -137,10 +142,11 @@ def slices_figure(result: PartCheck, frame: PartFrame) -> Figure:
     """Top row: the part cut through the focus, normal to x, y and z (mm, the mesh's axes),
     close up, with its outline, the heat on its material and the measured sizes; bottom row:
     the whole part, the heat's maximum through the material along each axis over its
-    silhouette, with the close-up's square dashed."""
+    silhouette, with the close-up's square dashed. A measured size outside the pictured
+    window (a large part) is left out of the pictures; the page gives its place."""
     centre, why, size = focus(result, frame)
     cell = frame.index(centre)
-    drawn = marks(result)
+    drawn = [mark for mark in marks(result) if frame.holds(mark.middle)]  # in the pictures
     half = zoom_half_width(frame, size)
     fig = Figure(figsize=(13, 9.5), layout="constrained")
     for normal in range(3):
@@ -163,7 +169,8 @@ def slices_figure(result: PartCheck, frame: PartFrame) -> Figure:
             _segment(seen, mark, u, v)
         seen.add_patch(Rectangle((centre[u] - half, centre[v] - half), 2 * half, 2 * half,
                                  fill=False, ls="--", color="0.2", lw=1))  # fmt: skip
-        seen.set_title(f"whole part: heat, maximum along {AXES[normal]}")
+        whole = "whole part" if result.windows <= 1 else "judged window"
+        seen.set_title(f"{whole}: heat, maximum along {AXES[normal]}")
         for ax in (cut, seen):
             if result.suspect_mm is not None:
                 ax.plot(result.suspect_mm[u], result.suspect_mm[v], "+", color=PEAK_COLOUR,
@@ -265,7 +272,7 @@ def view_3d_figure(result: PartCheck, frame: PartFrame, max_points: int = 20_000
             image = ax.scatter(*hot[band == b].T, c=heat[band == b], s=14, cmap="inferno",
                                vmin=HOT, vmax=1, alpha=0.5, linewidths=0,
                                depthshade=False)  # fmt: skip
-        for mark in marks(result):
+        for mark in (mark for mark in marks(result) if frame.holds(mark.middle)):
             ax.plot(*np.stack([mark.start, mark.end]).T, color=SPAN_COLOUR, lw=3)
         if result.suspect_mm is not None:
             ax.scatter(*np.asarray(result.suspect_mm, float)[:, None], s=250, c=PEAK_COLOUR,
