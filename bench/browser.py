@@ -108,6 +108,14 @@ def submit_part(driver, url: str, mesh: Path, process: str = "fdm") -> dict:
         "images_drawn": sum(
             bool(driver.execute_script("return arguments[0].naturalWidth > 0", i)) for i in images
         ),
+        "view_drawn": driver.execute_script(  # Plotly drew the 3D scene (WebGL canvas)
+            "return !!window.Plotly && !!document.querySelector('.js-plotly-plot canvas')"
+        ),
+        "fetched_elsewhere": driver.execute_script(  # every resource came from this server
+            "return performance.getEntriesByType('resource').map(e => e.name)"
+            ".filter(n => !n.startsWith(arguments[0]) && !n.startsWith('data:'))",
+            url,
+        ),
         "process_kept": Select(
             driver.find_element(By.NAME, "process")
         ).first_selected_option.get_attribute("value"),
@@ -148,7 +156,7 @@ def screenshots(out: Path, examples: dict[str, Path], evaluate_report: Path | No
     from printability.inspect.report import write_check_report
 
     rows = Checker(keep_maps=True).check_paths(sorted(examples.values()), progress=False)
-    report = write_check_report(rows, out / "_check.html")
+    report = write_check_report(rows, Path(tempfile.mkdtemp()) / "check.html")
     saved = []
     with served() as url:
         for width in WIDTHS:
@@ -160,7 +168,7 @@ def screenshots(out: Path, examples: dict[str, Path], evaluate_report: Path | No
                 if evaluate_report is not None:
                     driver.get(evaluate_report.resolve().as_uri())
                     saved.append(save_full_page(driver, out / f"evaluate_report_{width}.png"))
-    report.unlink()
+    shutil.rmtree(report.parent)
     return saved
 
 
@@ -180,8 +188,10 @@ def main() -> int:
         for width in WIDTHS:
             for name, shown in check_in_browser(examples, width).items():
                 print(f"{width} px  {name}: {shown['verdict']!r}, {shown['images_drawn']} of "
-                      f"{shown['images']} pictures drawn, page {shown['page_width']} px wide, "
-                      f"{shown['seconds']:.1f} s from submit to verdict")  # fmt: skip
+                      f"{shown['images']} pictures drawn, 3D view drawn {shown['view_drawn']}, "
+                      f"fetched from elsewhere {shown['fetched_elsewhere']}, page "
+                      f"{shown['page_width']} px wide, {shown['seconds']:.1f} s from submit "
+                      "to verdict")  # fmt: skip
         if args.screenshots:
             report = args.evaluate_report if args.evaluate_report.is_file() else None
             if report is None:

@@ -24,9 +24,8 @@ from mpl_toolkits.mplot3d import Axes3D
 from mpl_toolkits.mplot3d.art3d import Poly3DCollection
 
 from printability.config import Preset
-from printability.data.defects import rim_margin, wall_cap
-from printability.geometry.measure import Hole, hole_mask, measure_wall
-from printability.geometry.morphology import close_ball
+from printability.data.defects import measured_thin_wall
+from printability.geometry.measure import Hole
 
 AXIS_NAMES = ("x", "y", "z")
 HOLE_COLOR = "red"
@@ -124,16 +123,6 @@ def _preset(thresholds: Preset | dict | None) -> Preset | None:
     return Preset(**thresholds)
 
 
-def _refill_hole(grid: np.ndarray, hole: Hole) -> np.ndarray:
-    """The solid with the hole's voxels that the part surrounds made material again: a ball
-    wider than the hole closes it inside the part but not beyond the part's faces. measure_wall
-    measures a hole in the solid without it (its axis must run through material)."""
-    margin = int(math.ceil(hole.radius)) + 3  # close_ball needs an empty margin to dilate into
-    closed = close_ball(np.pad(grid, margin), hole.radius + 1)
-    inner = tuple(slice(margin, margin + n) for n in grid.shape)
-    return grid | (closed[inner] & hole_mask(grid.shape, hole))
-
-
 def thin_wall_mask(
     voxels: np.ndarray, record: dict, thresholds: Preset | dict | None
 ) -> np.ndarray | None:
@@ -149,14 +138,7 @@ def thin_wall_mask(
     defect = record.get("defect")
     if defect == "small_hole" or (defect != "thin_wall" and not wall <= th.b_np):
         return None
-    hole = Hole(center, axis, radius)
-    solid = _refill_hole(grid, hole)
-    found = measure_wall(solid, hole, rim_margin(radius, th), wall_cap(th), th.b_np).thin_voxels
-    mask = np.zeros(grid.shape, bool)
-    if found is not None:
-        found = found[((found >= 0) & (found < grid.shape)).all(axis=1)]
-        mask[tuple(found.T)] = True
-    return mask & grid
+    return measured_thin_wall(grid, Hole(center, axis, radius), th)
 
 
 def _thin_anchor(thin: np.ndarray) -> np.ndarray:

@@ -11,6 +11,7 @@ is removed when the request ends.
 from __future__ import annotations
 
 import json
+import logging
 import tempfile
 from collections.abc import Mapping
 from functools import lru_cache
@@ -19,10 +20,9 @@ from pathlib import Path
 
 from flask import Flask, Response, request
 from werkzeug.exceptions import HTTPException, RequestEntityTooLarge
-from werkzeug.utils import secure_filename
 
 from printability.config import UNIT_CHOICES
-from printability.geometry.mesh_io import MESH_SUFFIXES
+from printability.geometry.mesh_io import MESH_SUFFIXES, load_and_repair
 from printability.inspect.check import Checker, PartCheck, to_json
 from printability.inspect.processes import PROCESSES, get_process, with_limits
 
@@ -65,9 +65,9 @@ def create_app(*, max_upload_mb: float = MAX_UPLOAD_MB) -> Flask:
         message = f"upload over the {max_upload_mb:g} MB limit"
         return _error_response(message), 413
 
-    @app.errorhandler(ValueError)
-    def bad_option(error: ValueError) -> tuple[Response, int]:
-        return _error_response(str(error).splitlines()[0]), 400
+    @app.errorhandler(InvalidRequest)
+    def bad_request(error: InvalidRequest) -> tuple[Response, int]:
+        return _error_response(str(error)), 400
 
     return app
 
@@ -80,50 +80,76 @@ def serve(
     create_app(max_upload_mb=max_upload_mb).run(host=host, port=port, threaded=False)
 
 
+class InvalidRequest(ValueError):
+    """A request the page cannot check (no file, an unsupported format, a bad option): a 400
+    with its one-line reason. Other errors are the server's own and stay 500s."""
+
+
 def _check_upload(*, with_report: bool) -> tuple[PartCheck, str]:
     """Check the uploaded `mesh` file with the form's process, limits and units; returns its row
-    and, when asked, the report page's body. The upload lives in a temporary folder that is
-    removed before returning."""
+    and, when asked, the page's 3D view and report sections. The upload lives in a temporary
+    folder, under a name of our own (any name the user gives is shown, never used as a path),
+    that is removed before returning."""
     upload = request.files.get("mesh")
     if upload is None or not upload.filename:
-        raise ValueError("no mesh file in the request (form field 'mesh')")
-    name = secure_filename(upload.filename) or "upload"
-    if Path(name).suffix.lower() not in MESH_SUFFIXES:
-        raise ValueError(f"{name}: unsupported format; use one of {', '.join(MESH_SUFFIXES)}")
-    checker = _checker(
-        request.form.get("process", "fdm"),
-        _optional_mm(request.form.get("min_wall")),
-        _optional_mm(request.form.get("min_hole")),
-        request.form.get("units", "auto"),
-        with_report,
-    )
+        raise InvalidRequest("no mesh file in the request (form field 'mesh')")
+    name = Path(upload.filename).name
+    suffix = Path(name).suffix.lower()
+    if suffix not in MESH_SUFFIXES:
+        raise InvalidRequest(f"{name}: unsupported format; use one of {', '.join(MESH_SUFFIXES)}")
+    checker = _request_checker(keep_maps=with_report)
     with tempfile.TemporaryDirectory(prefix="printability-serve-") as folder:
-        path = Path(folder) / name
+        path = Path(folder) / f"part{suffix}"
         upload.save(path)
         row = checker.check_file(path)
+        if with_report and row.error is None and row.mesh is None:  # kept for failures only
+            row.mesh = load_and_repair(path, checker.units)
     row.file = name  # the name the user knows, not the temporary path
     if row.error:
         row.error = row.error.replace(str(path), name)
-    if not with_report:
-        return row, ""
+    return row, _pictures(row) if with_report else ""
+
+
+def _pictures(row: PartCheck) -> str:
+    """The 3D view and the report's sections; if drawing fails, a line saying so, so that the
+    verdict already found is still shown."""
     from printability.inspect.report import part_sections
     from printability.inspect.viewer import interactive_view
 
-    view = interactive_view(row)
-    if view:
-        view = f"<h3>The part in 3D</h3><script src='plotly.min.js'></script>{view}"
-    return row, view + part_sections([row])
+    try:
+        view = interactive_view(row)
+        if view:
+            view = f"<h3>The part in 3D</h3><script src='plotly.min.js'></script>{view}"
+        return view + part_sections([row])
+    except Exception as exc:  # a picture is not worth losing the verdict over
+        logging.getLogger(__name__).exception("pictures of %s", row.file)
+        return f"<p class='error'>The pictures could not be drawn: {escape(str(exc))}</p>"
+
+
+def _request_checker(*, keep_maps: bool) -> Checker:
+    """The Checker for the form's process, limits and units (InvalidRequest when one is bad)."""
+    try:
+        return _checker(
+            request.form.get("process", "fdm"),
+            _optional_mm(request.form.get("min_wall")),
+            _optional_mm(request.form.get("min_hole")),
+            request.form.get("units", "auto"),
+            keep_maps,
+        )
+    except ValueError as exc:
+        raise InvalidRequest(str(exc).splitlines()[0] if str(exc) else "bad option") from exc
 
 
 @lru_cache(maxsize=8)
 def _checker(
-    process: str, min_wall: float | None, min_hole: float | None, units: str, explain: bool
+    process: str, min_wall: float | None, min_hole: float | None, units: str, keep_maps: bool
 ) -> Checker:
-    """One Checker per setting (loading the model once), kept across requests."""
+    """One Checker per setting (loading the model once), kept across requests; it explains
+    verdicts as `check` does, so the API's JSON is `check --json`'s."""
     if units not in UNIT_CHOICES:
         raise ValueError(f"unknown units {units!r}; choose from {', '.join(UNIT_CHOICES)}")
     profile = with_limits(get_process(process), min_wall_mm=min_wall, min_hole_mm=min_hole)
-    return Checker(process=profile, units=units, explain=explain, keep_maps=explain)
+    return Checker(process=profile, units=units, keep_maps=keep_maps)
 
 
 def _optional_mm(text: str | None) -> float | None:

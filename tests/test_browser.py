@@ -1,6 +1,7 @@
 """The page in a real browser (bench/browser.py): headless Chromium loads `printability serve`'s
-form, submits the example boxes and shows their verdicts, the thin wall's pictures drawn and the
-page no wider than the window at 1400 and 800 px. Skipped, with the reason, where Chromium,
+form, submits the example boxes and shows their verdicts, the thin wall's pictures and the 3D
+view drawn with nothing fetched from elsewhere, and the page no wider than the window at 1400
+and 800 px. Skipped, with the reason, where Chromium,
 chromedriver or Selenium is missing (CI has no browser)."""
 
 from __future__ import annotations
@@ -35,8 +36,9 @@ def test_a_part_submitted_in_chromium_shows_its_verdict_and_pictures(tmp_path, w
     assert thin["verdict"] == "thin_wall.stl: NOT printable" and not thin["error"]
     assert "NOT printable" in thin["cells"] and "wall 1.01 mm < 1.2 mm" in thin["cells"]
     assert thin["images"] == thin["images_drawn"] == 2  # the cuts and the 3D view, drawn
-    assert "passed" not in " ".join(thin["cells"])
     assert plain["verdict"] == "plain_box.stl: printable" and plain["images"] == 0
     for page in (thin, plain):
+        assert page["view_drawn"] is True  # the interactive 3D view, Plotly on a canvas
+        assert page["fetched_elsewhere"] == []  # offline: nothing but this server
         assert page["process_kept"] == "fdm"  # the form shows what was asked
         assert page["page_width"] <= page["window_width"]  # nothing to scroll sideways

@@ -77,11 +77,11 @@ def test_hot_voxels_are_on_the_part_around_the_peak():
     assert len(hot) == int((solid & (heat >= 0.5)).sum())
 
 
-def _checked(turn_degrees=0.0, resolution=32, **fields) -> PartCheck:
+def _checked(turn_degrees=0.0, resolution=32, about=(0, 0, 1), **fields) -> PartCheck:
     """A row as Checker(keep_maps=True) leaves it for a box with a hole whose wall to y = 20 is
-    WALL (turned about z by `turn_degrees`): its grid, a Gaussian heat on the wall, and the
-    sizes measured on the mesh."""
-    turn = trimesh.transformations.rotation_matrix(np.radians(turn_degrees), [0, 0, 1])
+    WALL (turned `turn_degrees` about the axis `about`): its grid, a Gaussian heat on the wall,
+    and the sizes measured on the mesh."""
+    turn = trimesh.transformations.rotation_matrix(np.radians(turn_degrees), about)
     mesh = box_with_hole(RADIUS, 20.0 - RADIUS - WALL).apply_transform(turn)
     solid, placement = voxelize(mesh, VoxelConfig(resolution=resolution))
     spot, in_hole = trimesh.transform_points(
@@ -99,15 +99,16 @@ def _checked(turn_degrees=0.0, resolution=32, **fields) -> PartCheck:
                wall_span_mm=[wall.start.tolist(), wall.end.tolist()],
                hole_span_mm=[hole.start.tolist(), hole.end.tolist()],
                problems=[f"wall {wall.mm:.2f} mm < 1.2 mm"], suspect_mm=spot.tolist(),
-               solid=solid, heatmap=heat, peak_vox=peak.tolist(), mesh=mesh,
+               solid=solid, heatmap=heat, mesh=mesh,
                placement=placement, window_offset=[0, 0, 0])  # fmt: skip
     row.update(fields)
     return PartCheck(**row)
 
 
-@pytest.mark.parametrize("turn_degrees", [0.0, 30.0])
-def test_the_frame_shows_the_part_in_its_own_coordinates(turn_degrees):
-    row = _checked(turn_degrees)
+@pytest.mark.parametrize(("turn_degrees", "about"), [(0.0, (0, 0, 1)), (30.0, (0, 0, 1)),
+                                                     (40.0, (1, 0.5, 0))])  # fmt: skip
+def test_the_frame_shows_the_part_in_its_own_coordinates(turn_degrees, about):
+    row = _checked(turn_degrees, about=about)
     mesh, frame = row.mesh, part_frame(row)
     lows, highs = frame.to_mm(np.zeros(3)), frame.to_mm(np.array(frame.solid.shape) - 1)
     assert np.all(lows <= mesh.bounds[0] + frame.pitch_mm)  # it covers the whole part
@@ -117,7 +118,7 @@ def test_the_frame_shows_the_part_in_its_own_coordinates(turn_degrees):
     agree = (inside == frame.solid).mean()
     assert agree > (0.97 if turn_degrees == 0 else 0.93)  # resampled: a voxel off at edges
     assert not frame.heat[~frame.solid].any()  # heat on material only
-    turn = trimesh.transformations.rotation_matrix(np.radians(turn_degrees), [0, 0, 1])
+    turn = trimesh.transformations.rotation_matrix(np.radians(turn_degrees), about)
     on_axis = trimesh.transform_points([[0.0, 20.0 - RADIUS - WALL, 0.0]], turn)[0]
     assert not frame.solid[tuple(frame.index(on_axis))]  # the hole's air, where the mesh has it
     hottest = frame.to_mm(np.unravel_index(np.argmax(frame.heat), frame.heat.shape))
@@ -228,8 +229,8 @@ def test_the_page_names_the_process_its_limits_and_each_failed_check(tmp_path):
     row = PartCheck(file="narrow.stl", printable=False, probability=0.02, network_printable=False,
                     network_threshold=0.5, process="fdm", process_ok=False, hole_limit_mm=2.0,
                     wall_limit_mm=1.2, min_hole_diameter_mm=1.6, pitch_mm=0.5,
-                    problems=["hole 1.60 mm < 2.0 mm"], solid=solid, heatmap=heat,
-                    peak_vox=peak)  # fmt: skip
+                    problems=["hole 1.60 mm < 2.0 mm"], solid=solid,
+                    heatmap=heat)  # fmt: skip
     assert failed_checks(row) == [
         "network: P(printable) 0.020 < 0.5",
         "hole diameter 1.60 mm < 2.0 mm",
@@ -246,8 +247,8 @@ def test_a_part_only_the_network_fails_says_its_sizes_pass(tmp_path):
     solid, heat, peak = _part()
     row = PartCheck(file="n.stl", printable=False, probability=0.0, network_printable=False,
                     network_threshold=0.5, process="fdm", process_ok=True, hole_limit_mm=2.0,
-                    wall_limit_mm=1.2, pitch_mm=0.5, solid=solid, heatmap=heat,
-                    peak_vox=peak)  # fmt: skip
+                    wall_limit_mm=1.2, pitch_mm=0.5, solid=solid,
+                    heatmap=heat)  # fmt: skip
     assert failed_checks(row) == ["network: P(printable) 0.000 < 0.5"]
     page = write_check_report([row], tmp_path / "r.html").read_text()
     assert "passed: hole and wall sizes within the process&#x27;s limits" in page
@@ -255,13 +256,14 @@ def test_a_part_only_the_network_fails_says_its_sizes_pass(tmp_path):
 
 
 def test_the_interactive_view_splits_long_edges_and_colours_the_wall_by_its_heat():
-    from printability.inspect.viewer import fine_surface, interactive_view, surface_heat
+    from printability.inspect.figures import heat_at
+    from printability.inspect.viewer import fine_surface, interactive_view
 
     row = _checked()
     vertices, faces = fine_surface(row)
     edges = np.linalg.norm(vertices[faces] - vertices[np.roll(faces, 1, axis=1)], axis=-1)
     assert edges.max() <= 2 * row.placement.pitch_mm + 1e-9 < row.mesh.edges_unique_length.max()
-    heat = surface_heat(row, vertices)
+    heat = heat_at(row, vertices)
     near = np.linalg.norm(vertices - row.suspect_mm, axis=1) < 2.0
     far = np.linalg.norm(vertices - row.suspect_mm, axis=1) > 25.0
     assert heat[near].min() > 0.8 and heat[far].max() < 0.1  # the Gaussian on the wall
@@ -283,3 +285,34 @@ def test_a_size_measured_outside_the_pictured_window_is_left_out_of_the_pictures
     assert any(label.startswith("measured: hole diameter") for label in labels)
     titles = [ax.get_title() for ax in fig.axes]
     assert "judged window: heat, maximum along z" in titles and "whole part" not in str(titles)
+
+
+def test_a_window_of_a_large_part_is_placed_where_it_lies_in_the_part():
+    whole = _checked()
+    corner = np.array([10, 12, 0])  # the window starts at voxel (10, 12, 0) of the part's grid
+    window = tuple(slice(c, None) for c in corner)
+    row = _checked(solid=whole.solid[window], heatmap=whole.heatmap[window],
+                   window_offset=corner.tolist(), windows=4)  # fmt: skip
+    frame = part_frame(row)
+    first = np.maximum(whole.placement.to_mm((corner + 0.5)[None])[0], row.mesh.bounds[0])
+    below = first - frame.origin_mm  # the window's first voxel or the part's face, a cell in
+    assert np.all(below >= -1e-9) and np.all(below <= 2 * frame.pitch_mm)
+    centres = frame.to_mm(np.argwhere(np.ones(frame.solid.shape, bool)))
+    in_window = ((whole.placement.to_voxels(centres) - corner) >= 0).all(axis=1)
+    assert (~frame.solid.reshape(-1)[~in_window]).all()  # outside the window: not judged
+    inside = row.mesh.contains(centres[in_window])
+    assert (inside == frame.solid.reshape(-1)[in_window]).mean() > 0.97
+    hottest = frame.to_mm(np.unravel_index(np.argmax(frame.heat), frame.heat.shape))
+    assert np.linalg.norm(hottest - row.suspect_mm) < 3 * frame.pitch_mm  # the same place
+
+
+def test_long_thin_triangles_are_split_no_further_than_the_view_can_carry():
+    from printability.inspect.viewer import VIEW_FACES, fine_surface
+
+    rod = trimesh.creation.cylinder(radius=2.0, height=400.0, sections=4096)  # 16k slivers
+    solid, placement = voxelize(rod, VoxelConfig(resolution=64))
+    row = PartCheck(file="rod.stl", mesh=rod, solid=solid, placement=placement,
+                    heatmap=np.ones(solid.shape), window_offset=[0, 0, 0])  # fmt: skip
+    vertices, faces = fine_surface(row)
+    assert len(rod.faces) < len(faces) <= VIEW_FACES  # split, but not into millions
+    assert abs(trimesh.Trimesh(vertices, faces).area - rod.area) < 1e-6 * rod.area

@@ -137,6 +137,9 @@ def test_the_report_says_what_was_judged_and_warns_of_implausible_sizes():
     assert "warning" not in text
     metres = _judged({**metrics, "pitch_mm_range": [111.0, 159.0]}, info)  # metres read as mm
     assert "<p class='warning'>Sizes in mm may be wrong: a part is 10.2 m across" in metres
+    assert "(generate --units)" in metres
+    tiny = _judged({**metrics, "pitch_mm_range": [0.001, 0.4]}, info)  # mm read as metres
+    assert "a part is only 0.064 mm across" in tiny
 
 
 def test_expected_calibration_error_on_known_cases():

@@ -109,3 +109,51 @@ def test_the_page_keeps_the_choices_sent_and_shows_a_table_that_wraps(client, ex
     assert text.index("Limits: thinnest wall 0.5 mm, smallest hole diameter 3.0 mm") < text.index(
         "<table>"
     )
+
+
+def test_the_api_gives_exactly_the_rows_check_json_gives(client, examples):
+    from printability.inspect.check import Checker
+
+    (api,) = json.loads(
+        _post(client, "/api/check", "thin.stl", examples["thin_wall"].read_bytes()).get_data()
+    )
+    cli = Checker().check_file(examples["thin_wall"]).to_dict()
+    for row in (api, cli):
+        row.pop("file"), row.pop("seconds")
+    assert api == cli and api["suspect_mm"] is not None  # the Grad-CAM place too
+
+
+def test_a_name_in_any_script_is_checked_and_shown_as_given(client, examples):
+    data = examples["plain_box"].read_bytes()
+    (row,) = json.loads(_post(client, "/api/check", "零件 v2.STL", data).get_data())
+    assert row["file"] == "零件 v2.STL" and row["printable"] is True
+    page = _post(client, "/", "<img src=x onerror=alert(1)>.stl", data).get_data(as_text=True)
+    assert "&lt;img src=x onerror=alert(1)&gt;.stl: printable" in page and "<img src=x" not in page
+    (row,) = json.loads(_post(client, "/api/check", "../../etc/x.stl", data).get_data())
+    assert row["file"] == "x.stl"  # only the name: the upload is saved under one of ours
+
+
+def test_a_drawing_failure_keeps_the_verdict_and_is_no_400(client, examples, monkeypatch):
+    import printability.inspect.viewer as viewer
+
+    def broken(row):
+        raise ValueError("no picture today")
+
+    monkeypatch.setattr(viewer, "interactive_view", broken)
+    page = _post(client, "/", "thin.stl", examples["thin_wall"].read_bytes())
+    text = page.get_data(as_text=True)
+    assert page.status_code == 200 and "thin.stl: NOT printable" in text
+    assert "The pictures could not be drawn: no picture today" in text
+
+
+def test_the_server_listens_on_this_machine_only_unless_told():
+    import inspect
+
+    from printability import serve
+    from printability.cli import _parser
+
+    assert inspect.signature(serve.serve).parameters["host"].default == "127.0.0.1"
+    args = _parser().parse_args(["serve"])
+    assert (args.host, args.port, args.max_upload_mb) == (
+        "127.0.0.1", serve.DEFAULT_PORT, serve.MAX_UPLOAD_MB,
+    )  # fmt: skip

@@ -16,7 +16,7 @@ import numpy as np
 
 from printability.config import DEFECT_CLASSES, Preset
 from printability.geometry.measure import Hole, WallMeasurement, hole_mask, measure_wall
-from printability.geometry.morphology import distance_to_outside, occupied
+from printability.geometry.morphology import close_ball, distance_to_outside, occupied
 
 N_CANDIDATES = 16  # axis points probed per placement try
 N_DIRECTIONS = 8  # random axis directions probed per placement try
@@ -85,17 +85,34 @@ def defect_mask(sample: DefectSample, solid: np.ndarray) -> np.ndarray:
     """The voxels that make `sample` (carved from `solid`) not printable: the material a small
     hole removed, or the material of a thin wall (the voxels its thin rays cross); none for a
     printable sample. Training can supervise where the defect is with it, not only whether."""
-    mask = np.zeros(solid.shape, bool)
     if sample.defect not in ("small_hole", "thin_wall"):
-        return mask
+        return np.zeros(solid.shape, bool)
     # the first hole is the wanted defect (make_defect); later ones are printable holes
     hole, m = sample.holes[0], sample.measurements[0]
     if sample.defect == "small_hole":
         return hole_mask(solid.shape, hole) & solid
-    voxels = m.thin_voxels if m.thin_voxels is not None else np.zeros((0, 3), np.int64)
-    voxels = voxels[((voxels >= 0) & (voxels < solid.shape)).all(axis=1)]
-    mask[tuple(voxels.T)] = True
-    return mask & sample.voxels
+    return _as_mask(m.thin_voxels, solid.shape) & sample.voxels
+
+
+def measured_thin_wall(carved: np.ndarray, hole: Hole, th: Preset) -> np.ndarray:
+    """The thin wall of a hole already carved from a sample (as `defect_mask` finds it when
+    the sample is made), for a sample stored without its mask: the hole is filled back where
+    the part surrounds it, since measure_wall measures a hole in the solid without it."""
+    margin = int(np.ceil(hole.radius)) + 3  # close_ball needs an empty margin to dilate into
+    closed = close_ball(np.pad(carved, margin), hole.radius + 1)
+    inner = tuple(slice(margin, margin + n) for n in carved.shape)
+    solid = carved | (closed[inner] & hole_mask(carved.shape, hole))
+    m = measure_wall(solid, hole, rim_margin(hole.radius, th), wall_cap(th), th.b_np)
+    return _as_mask(m.thin_voxels, carved.shape) & carved
+
+
+def _as_mask(voxels: np.ndarray | None, shape: tuple[int, ...]) -> np.ndarray:
+    """Voxel indices (V, 3) as a bool grid of `shape`; those outside it are dropped."""
+    mask = np.zeros(shape, bool)
+    if voxels is not None:
+        voxels = voxels[((voxels >= 0) & (voxels < shape)).all(axis=1)]
+        mask[tuple(voxels.T)] = True
+    return mask
 
 
 def sample_class(hole_classes: list[str]) -> str:

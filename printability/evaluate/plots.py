@@ -148,8 +148,8 @@ def plot_per_defect(table: dict[str, dict[str, dict]], out_png: str | Path) -> P
     """Grouped bars: accuracy per defect class for each model (`table[model][defect]`)."""
     models = list(table)
     defects = sorted({d for per_model in table.values() for d in per_model})
-    width = max(6, 1.6 * len(defects) * max(1, len(models)) / 2)
-    fig = Figure(figsize=(width, 4.6), layout="constrained")
+    fig_width = max(6, 1.6 * len(defects) * max(1, len(models)) / 2)
+    fig = Figure(figsize=(fig_width, 4.6), layout="constrained")
     ax = fig.add_subplot()
     width = 0.8 / max(1, len(models))
     x = np.arange(len(defects))

@@ -259,8 +259,10 @@ def _judged(metrics: dict[str, Any], info: dict | None) -> str:
     warning = ""
     if pitches:
         facts += f" Voxels {pitches[0]:.3g}-{pitches[1]:.3g} mm; source units: {_e(units)}."
-        note = implausible_size(pitches[1] * resolution) if resolution else None
+        notes = [implausible_size(p * resolution) for p in pitches[::-1]] if resolution else []
+        note = next((n for n in notes if n), None)  # the largest parts, else the smallest
         if note:
+            note = note.replace("(--units)", "(generate --units)")  # evaluate has no --units
             warning = f"<p class='warning'>Sizes in mm may be wrong: a part is {_e(note)}</p>"
     return f"<h2>What was judged</h2><ul>{''.join(items)}</ul><p>{facts}</p>{warning}"
 

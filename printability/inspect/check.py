@@ -72,6 +72,9 @@ RULE_BOX = 32  # the rules measure a large part in boxes of this many voxels aro
 SCREEN_PROBE = 0.1  # how far past a surface its side is told (x the thinnest wall)
 
 
+REPORT_ONLY = frozenset({"solid", "heatmap", "mesh", "placement", "window_offset"})
+
+
 @dataclass
 class PartCheck:
     """The answer for one file (JSON-ready with `to_dict`)."""
@@ -109,18 +112,17 @@ class PartCheck:
     seconds: float = 0.0
     problems: list[str] = field(default_factory=list)
     error: str | None = None
-    # for `--report` only (Checker(keep_maps=True)); not part of the JSON
+    # for `--report` only (Checker(keep_maps=True), parts not printable); not in the JSON
     solid: np.ndarray | None = field(default=None, repr=False)
     heatmap: np.ndarray | None = field(default=None, repr=False)
-    peak_vox: list[float] | None = field(default=None, repr=False)
     mesh: trimesh.Trimesh | None = field(default=None, repr=False)  # as repaired
     placement: GridPlacement | None = field(default=None, repr=False)  # mesh mm to grid
     window_offset: list[int] | None = field(default=None, repr=False)  # `solid`'s voxel 0
 
     def to_dict(self) -> dict[str, Any]:
-        """The JSON fields: all but those declared repr=False (the report's grids and mesh,
-        which are not copied either)."""
-        return {f.name: deepcopy(getattr(self, f.name)) for f in fields(self) if f.repr}
+        """The JSON fields: all but the report's grids and mesh (REPORT_ONLY, not copied)."""
+        return {f.name: deepcopy(getattr(self, f.name)) for f in fields(self)
+                if f.name not in REPORT_ONLY}  # fmt: skip
 
 
 class Checker:
@@ -156,7 +158,7 @@ class Checker:
         self.process = get_process(process) if isinstance(process, str) else process
         self.units = units
         self.explain = explain
-        self.keep_maps = keep_maps  # keep grids and heatmaps on the rows (for the HTML report)
+        self.keep_maps = keep_maps  # for the HTML report: grids, heat, mesh of failed parts
         self.pitch = pitch  # see windows.PITCH_MODES
         self.screen = screen  # judge only a large part's windows with tight spots (screen.py)
         # P(printable) under this: the network objects (default: the process's calibrated one)
@@ -244,10 +246,10 @@ class Checker:
                 offset = np.array(corner) - pads[k]
                 features = network_input(k, corner) if cam is None else None  # for torch
                 to_locate.append((result, window, placement, offset, cam, features, mesh))
-            if self.keep_maps:
+            result.printable = bool(result.network_printable and result.process_ok)
+            if self.keep_maps and not result.printable:  # a folder's meshes are not all kept
                 result.solid, result.mesh, result.placement = window, mesh, placement
                 result.window_offset = [int(v) for v in np.array(corner) - pads[k]]
-            result.printable = bool(result.network_printable and result.process_ok)
             result.seconds += per_window * len(part) + time.perf_counter() - started
         if to_locate:
             start = time.perf_counter()
@@ -396,7 +398,7 @@ class Checker:
         for i, (result, _, placement, offset, *_) in enumerate(parts):
             where = peak(heatmaps[i])
             if self.keep_maps:
-                result.heatmap, result.peak_vox = heatmaps[i], [float(v) for v in where]
+                result.heatmap = heatmaps[i]
             centre = np.array([where], float) + offset + 0.5  # voxel i spans [i, i + 1)
             result.suspect_mm = [round(float(v), 2) for v in placement.to_mm(centre)[0]]
 

@@ -14,10 +14,13 @@ from collections.abc import Sequence
 from dataclasses import dataclass
 
 import numpy as np
+from matplotlib.axes import Axes
 from matplotlib.figure import Figure
+from matplotlib.image import AxesImage
 from matplotlib.lines import Line2D
 from matplotlib.patches import Rectangle
 from matplotlib.ticker import MaxNLocator
+from mpl_toolkits.mplot3d import Axes3D
 from scipy.ndimage import map_coordinates
 
 from printability.inspect.check import PartCheck
@@ -27,7 +30,7 @@ HOT = 0.5  # Grad-CAM level from which a voxel is drawn as hot in the 3D view
 SHOWN = 0.25  # Grad-CAM level under which the slices leave the material plain grey
 VIEWS = ((25, 35), (25, 215))  # (elevation, azimuth) in degrees: two opposite sides
 SPAN_COLOUR = "#1565c0"  # the measured hole diameter or wall
-PEAK_COLOUR = "c"
+PEAK_COLOUR = "darkturquoise"  # a name both matplotlib and Plotly know
 
 
 @dataclass(frozen=True)
@@ -98,11 +101,22 @@ def part_frame(result: PartCheck) -> PartFrame:
     inside = ((cells >= 0) & (cells < size)).all(axis=1)
     solid = np.zeros(len(points), bool)
     solid[inside] = result.solid.astype(bool)[tuple(cells[inside].T)]
+    shape = tuple(len(line) for line in lines)
+    heat = np.where(solid, heat_at(result, points), 0.0).reshape(shape)
+    return PartFrame(solid.reshape(shape), heat, np.array([line[0] for line in lines]), pitch)
+
+
+def heat_at(result: PartCheck, points_mm: np.ndarray) -> np.ndarray:
+    """The row's Grad-CAM at points in mm (trilinear between voxel centres), 0 outside the
+    judged window or without a heatmap."""
+    if result.heatmap is None:
+        return np.zeros(len(points_mm))
+    offset = np.asarray(result.window_offset or (0, 0, 0), float)
+    voxels = result.placement.to_voxels(points_mm) - offset  # voxel i spans [i, i + 1)
     heat = map_coordinates(np.asarray(result.heatmap, float), (voxels - 0.5).T, order=1,
                            mode="nearest")  # fmt: skip
-    shape = tuple(len(line) for line in lines)
-    heat = np.where(solid, np.clip(heat, 0, 1), 0.0).reshape(shape)
-    return PartFrame(solid.reshape(shape), heat, np.array([line[0] for line in lines]), pitch)
+    inside = ((voxels >= 0) & (voxels <= np.array(result.heatmap.shape))).all(axis=1)
+    return np.where(inside, np.clip(heat, 0, 1), 0.0)
 
 
 def marks(result: PartCheck) -> list[Mark]:
@@ -156,7 +170,7 @@ def slices_figure(result: PartCheck, frame: PartFrame) -> Figure:
         at = frame.to_mm(cell)[normal]
         cut = fig.add_subplot(2, 3, normal + 1)
         image = _plane(cut, frame, frame.solid[tuple(index)], frame.heat[tuple(index)], u, v)
-        _outline(cut, result, centre, normal, u, v)
+        _outline(cut, result, frame.to_mm(cell), normal, u, v)  # the plane the cells show
         for mark in drawn:  # dashed: seen through the material, off the cut
             _segment(cut, mark, u, v, off_cut=abs(mark.middle[normal] - at) > frame.pitch_mm)
         cut.set(
@@ -177,8 +191,9 @@ def slices_figure(result: PartCheck, frame: PartFrame) -> Figure:
                         markersize=14, markeredgewidth=2)  # fmt: skip
             ax.set(xlabel=f"{AXES[u]} (mm)", ylabel=f"{AXES[v]} (mm)")
     fig.suptitle(f"Cut through {why}, in the part's own coordinates", fontsize=12)
-    fig.colorbar(image, ax=fig.axes, shrink=0.6, label="Grad-CAM on the material "
-                 "(evidence against printing)")  # fmt: skip
+    if result.heatmap is not None:  # no colour bar for a heat the network did not give
+        fig.colorbar(image, ax=fig.axes, shrink=0.6, label="Grad-CAM on the material "
+                     "(evidence against printing)")  # fmt: skip
     fig.legend(handles=_legend(result, drawn), loc="outside lower center", ncol=3, frameon=False)
     return fig
 
@@ -190,7 +205,9 @@ def zoom_half_width(frame: PartFrame, feature_mm: float) -> float:
     return float(min(whole, max(4 * feature_mm, 12 * frame.pitch_mm)))
 
 
-def _plane(ax, frame: PartFrame, part: np.ndarray, heat: np.ndarray, u: int, v: int):
+def _plane(
+    ax: Axes, frame: PartFrame, part: np.ndarray, heat: np.ndarray, u: int, v: int
+) -> AxesImage:
     """Material grey, air white, and the heat over the material where it is notable."""
     extent = frame.extent(u, v)
     ax.imshow(part.T, origin="lower", cmap="Greys", vmin=0, vmax=1.6, extent=extent,
@@ -204,7 +221,7 @@ def _plane(ax, frame: PartFrame, part: np.ndarray, heat: np.ndarray, u: int, v: 
     return image
 
 
-def _outline(ax, result: PartCheck, centre: np.ndarray, normal: int, u: int, v: int) -> None:
+def _outline(ax: Axes, result: PartCheck, centre: np.ndarray, normal: int, u: int, v: int) -> None:
     """The mesh cut by the plane through `centre` normal to axis `normal`: the part's true
     outline, which the voxels only approximate."""
     section = result.mesh.section(plane_origin=centre, plane_normal=np.eye(3)[normal])
@@ -214,7 +231,7 @@ def _outline(ax, result: PartCheck, centre: np.ndarray, normal: int, u: int, v: 
         ax.plot(line[:, u], line[:, v], color="k", lw=1.0)
 
 
-def _segment(ax, mark: Mark, u: int, v: int, off_cut: bool = False) -> None:
+def _segment(ax: Axes, mark: Mark, u: int, v: int, off_cut: bool = False) -> None:
     """A measured size as a segment with end ticks, projected on the plane (u, v)."""
     ends = np.stack([mark.start, mark.end])
     ax.plot(ends[:, u], ends[:, v], ls=":" if off_cut else "-", marker="|", color=SPAN_COLOUR,
@@ -293,7 +310,7 @@ def _thin(points: np.ndarray, max_points: int, rng: np.random.Generator) -> np.n
     return points[np.sort(rng.choice(len(points), max_points, replace=False))]
 
 
-def _frame_3d(ax, frame: PartFrame) -> None:
+def _frame_3d(ax: Axes3D, frame: PartFrame) -> None:
     """Axes spanning the frame with true proportions, labelled in mm; the z label is kept
     upright (mplot3d turns it with the view, upside down from some sides)."""
     low = frame.to_mm(np.zeros(3)) - frame.pitch_mm / 2

@@ -10,10 +10,8 @@ import base64
 import html
 import io
 from collections.abc import Sequence
-from dataclasses import replace
 from pathlib import Path
 
-import numpy as np
 from matplotlib.backends.backend_agg import FigureCanvasAgg
 from matplotlib.figure import Figure
 
@@ -85,14 +83,13 @@ def _section(r: PartCheck) -> str:
 
 
 def _pictures(r: PartCheck) -> str:
-    """The cuts and, where the network objected, the 3D view of its heat, as <img> tags."""
+    """The cuts and, where there is a Grad-CAM, the 3D view of its heat, as <img> tags (a part
+    the network lets through gets cuts through its measured sizes only)."""
     if r.solid is None or r.mesh is None or r.placement is None:
         return ""
-    if r.heatmap is None:  # the network let it through: cuts through the measured sizes only
-        r = replace(r, heatmap=np.zeros(r.solid.shape, np.float32))
     frame = part_frame(r)
     tags = _img(f"cuts through {r.file}", slices_figure(r, frame))
-    if r.network_printable is False:
+    if r.heatmap is not None:
         tags += _img(f"3D view of {r.file}", view_3d_figure(r, frame))
     return tags
 

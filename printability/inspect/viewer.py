@@ -11,39 +11,41 @@ from functools import lru_cache
 
 import numpy as np
 import trimesh
-from scipy.ndimage import map_coordinates
 
 from printability.inspect.check import PartCheck
-from printability.inspect.figures import SPAN_COLOUR, marks
+from printability.inspect.figures import PEAK_COLOUR, SHOWN, SPAN_COLOUR, heat_at, marks
 
 MAX_FACES = 300_000  # larger meshes make a page of tens of MB: the pictures say enough
 VIEW_FACES = 100_000  # about as many faces as splitting long edges may make
 # grey where the evidence is weak (as the report's cuts leave it), then inferno's colours
-HEAT_SCALE = [[0.0, "#c8ccd2"], [0.25, "#c8ccd2"], [0.35, "#6a176e"], [0.6, "#dd513a"],
+HEAT_SCALE = [[0.0, "#c8ccd2"], [SHOWN, "#c8ccd2"], [SHOWN + 0.1, "#6a176e"], [0.6, "#dd513a"],
               [0.8, "#fca50a"], [1.0, "#fcffa4"]]  # fmt: skip
 
 
 def fine_surface(result: PartCheck) -> tuple[np.ndarray, np.ndarray]:
-    """The mesh's vertices and faces, its long edges split down to about two voxels (or fewer
-    splits on a large part, to stay near VIEW_FACES): colour is given per vertex, so a box's
-    few big triangles would smear the heat across a whole face."""
+    """The mesh's vertices and faces, with long edges split (down to about two voxels) where
+    there is heat to show: colour is given per vertex, so a box's few big triangles would smear
+    it across a whole face. Each split halves edges, so long thin triangles multiply fast: the
+    edge length grows until the split stays near VIEW_FACES."""
     mesh = result.mesh
+    vertices, faces = np.asarray(mesh.vertices), np.asarray(mesh.faces)
     if result.heatmap is None or result.placement is None:
-        return np.asarray(mesh.vertices), np.asarray(mesh.faces)
+        return vertices, faces
+    longest = mesh.edges_unique_length[mesh.faces_unique_edges].max(axis=1)
     edge = max(2 * result.placement.pitch_mm, float(np.sqrt(2 * mesh.area / VIEW_FACES)))
-    return trimesh.remesh.subdivide_to_size(mesh.vertices, mesh.faces, edge, max_iter=12)
+    while _faces_after_split(longest, edge) > VIEW_FACES:
+        edge *= 1.5
+    rounds = int(np.ceil(np.log2(max(1.0, longest.max() / edge))))
+    if rounds == 0:
+        return vertices, faces
+    return trimesh.remesh.subdivide_to_size(vertices, faces, edge, max_iter=rounds + 1)
 
 
-def surface_heat(result: PartCheck, vertices: np.ndarray) -> np.ndarray | None:
-    """The Grad-CAM at each vertex (0 outside the judged window), or None without one."""
-    if result.heatmap is None or result.placement is None:
-        return None
-    offset = np.asarray(result.window_offset or (0, 0, 0), float)
-    voxels = result.placement.to_voxels(vertices) - offset  # voxel i spans [i, i + 1)
-    heat = map_coordinates(np.asarray(result.heatmap, float), (voxels - 0.5).T, order=1,
-                           mode="nearest")  # fmt: skip
-    inside = ((voxels >= 0) & (voxels <= np.array(result.heatmap.shape))).all(axis=1)
-    return np.where(inside, np.clip(heat, 0, 1), 0.0)
+def _faces_after_split(longest: np.ndarray, edge: float) -> int:
+    """How many faces halving every edge until each face's longest is under `edge` makes (an
+    upper bound: each round splits a face in four)."""
+    rounds = np.ceil(np.log2(np.maximum(1.0, longest / edge)))
+    return int((4.0**rounds).sum())
 
 
 def interactive_view(result: PartCheck) -> str:
@@ -55,7 +57,7 @@ def interactive_view(result: PartCheck) -> str:
     if mesh is None or len(mesh.faces) > MAX_FACES:
         return ""
     vertices, faces = fine_surface(result)
-    heat = surface_heat(result, vertices)
+    heat = None if result.heatmap is None else heat_at(result, vertices)
     x, y, z = np.round(vertices, 4).T
     i, j, k = np.asarray(faces).T
     surface = dict(x=x, y=y, z=z, i=i, j=j, k=k, name="part", flatshading=False,
@@ -72,8 +74,9 @@ def interactive_view(result: PartCheck) -> str:
                                    line=line, name=mark.label))  # fmt: skip
     if result.suspect_mm is not None:
         px, py, pz = ([v] for v in result.suspect_mm)
+        peak = dict(size=6, color=PEAK_COLOUR, symbol="cross")
         traces.append(go.Scatter3d(x=px, y=py, z=pz, mode="markers", name="network's evidence",
-                                   marker=dict(size=6, color="cyan", symbol="cross")))  # fmt: skip
+                                   marker=peak))  # fmt: skip
     axes = {f"{a}axis": dict(title=f"{a} (mm)") for a in "xyz"}
     layout = dict(scene=dict(aspectmode="data", **axes), height=560,
                   margin=dict(l=0, r=0, t=30, b=0), legend=dict(x=0, y=1),
