@@ -316,3 +316,11 @@ def test_long_thin_triangles_are_split_no_further_than_the_view_can_carry():
     vertices, faces = fine_surface(row)
     assert len(rod.faces) < len(faces) <= VIEW_FACES  # split, but not into millions
     assert abs(trimesh.Trimesh(vertices, faces).area - rod.area) < 1e-6 * rod.area
+
+
+def test_cuts_without_a_grad_cam_claim_no_heat():
+    row = _checked(network_printable=True, probability=0.99, suspect_mm=None, heatmap=None)
+    fig = slices_figure(row, part_frame(row))
+    titles = [ax.get_title() for ax in fig.axes]
+    assert "whole part: seen along z" in titles and not any("heat" in t for t in titles)
+    assert len(fig.axes) == 6  # no colour bar

@@ -72,6 +72,7 @@ class Mark:
     start: np.ndarray
     end: np.ndarray
     label: str
+    failed: bool  # under the process's limit
 
     @property
     def middle(self) -> np.ndarray:
@@ -129,16 +130,15 @@ def marks(result: PartCheck) -> list[Mark]:
             continue
         label = f"{'hole diameter' if kind == 'hole' else 'wall'} {size:.2f} mm"
         failed = any(p.startswith(kind) for p in result.problems)
-        found.append((not failed, Mark(np.array(span[0]), np.array(span[1]), label)))
-    return [mark for _, mark in sorted(found, key=lambda pair: pair[0])]
+        found.append(Mark(np.array(span[0]), np.array(span[1]), label, failed))
+    return sorted(found, key=lambda mark: not mark.failed)
 
 
 def focus(result: PartCheck, frame: PartFrame) -> tuple[np.ndarray, str, float]:
     """Where to cut, why, and the size of what is there (mm, 0 when unknown): the failing
     measured size, else the network's strongest evidence, else the rules' first problem, else
     the part's middle; the first of these within the frame."""
-    candidates = [(mark.middle, mark.label, mark.length) for mark in marks(result)
-                  if any(mark.label.startswith(p.split()[0]) for p in result.problems)]  # fmt: skip
+    candidates = [(m.middle, m.label, m.length) for m in marks(result) if m.failed]
     if result.suspect_mm is not None:
         candidates.append((np.array(result.suspect_mm), "the network's strongest evidence", 0.0))
     for problem in result.problems:
@@ -171,7 +171,7 @@ def slices_figure(result: PartCheck, frame: PartFrame) -> Figure:
         cut = fig.add_subplot(2, 3, normal + 1)
         image = _plane(cut, frame, frame.solid[tuple(index)], frame.heat[tuple(index)], u, v)
         _outline(cut, result, frame.to_mm(cell), normal, u, v)  # the plane the cells show
-        for mark in drawn:  # dashed: seen through the material, off the cut
+        for mark in drawn:  # dotted: off the cut, seen through the material
             _segment(cut, mark, u, v, off_cut=abs(mark.middle[normal] - at) > frame.pitch_mm)
         cut.set(
             xlim=(centre[u] - half, centre[u] + half), ylim=(centre[v] - half, centre[v] + half)
@@ -184,7 +184,8 @@ def slices_figure(result: PartCheck, frame: PartFrame) -> Figure:
         seen.add_patch(Rectangle((centre[u] - half, centre[v] - half), 2 * half, 2 * half,
                                  fill=False, ls="--", color="0.2", lw=1))  # fmt: skip
         whole = "whole part" if result.windows <= 1 else "judged window"
-        seen.set_title(f"{whole}: heat, maximum along {AXES[normal]}")
+        what = "heat, maximum" if result.heatmap is not None else "seen"
+        seen.set_title(f"{whole}: {what} along {AXES[normal]}")
         for ax in (cut, seen):
             if result.suspect_mm is not None:
                 ax.plot(result.suspect_mm[u], result.suspect_mm[v], "+", color=PEAK_COLOUR,
